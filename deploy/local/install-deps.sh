@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Installs what cvgate needs on a Debian 12 machine, idempotently.
+#
+#   deploy/local/install-deps.sh                 # build + test + run (default)
+#   deploy/local/install-deps.sh --runtime-only  # run only: servers, shared libs, tools
+#
+# 1. Installs the missing Debian packages (apt-get update runs only when something
+#    is missing).  Must run as root (or through sudo).
+# 2. Ensures a MongoDB-wire server: a `mongod` on PATH if there is one, else FerretDB
+#    v1.24.2 built once with Go into ${CVGATE_CACHE:-$HOME/.cache/cvgate}/bin/ferretdb.
+#
+# Environment:
+#   CVGATE_CACHE      cache directory (default $HOME/.cache/cvgate)
+#   FERRETDB_VERSION  FerretDB version to build (default v1.24.2)
+#   SKIP_APT=1        skip the Debian packages step (e.g. on a machine without root)
+set -euo pipefail
+
+FERRETDB_VERSION=${FERRETDB_VERSION:-v1.24.2}
+FERRETDB_MODULE=github.com/FerretDB/FerretDB
+# FerretDB 1.24's go.mod says `go 1.24`: an older Go cannot build it.
+GO_MIN_MINOR=24
+CACHE=${CVGATE_CACHE:-$HOME/.cache/cvgate}
+FERRETDB_BIN=$CACHE/bin/ferretdb
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+usage() {
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+mode=full
+for arg in "$@"; do
+    case $arg in
+        --runtime-only) mode=runtime ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $arg" ;;
+    esac
+done
+
+# --- Debian packages ------------------------------------------------------------------
+
+# Needed to run the gateway and its local stack (deploy/local/stack.sh).
+runtime_pkgs=(
+    postgresql rabbitmq-server python3 curl ca-certificates nginx-light
+    libpq5 libmongoc-1.0-0 libbson-1.0-0 librabbitmq4
+    libboost-json1.81.0 libboost-url1.81.0
+)
+# Needed on top of that to build and test (toolchain, headers, sanitizers, load tests).
+build_pkgs=(
+    g++ cmake ninja-build pkg-config
+    libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+    libpq-dev libmongoc-dev libbson-dev librabbitmq-dev catch2
+    wrk clang-14 libclang-rt-14-dev clang-format-14
+)
+
+pkgs=("${runtime_pkgs[@]}")
+[[ $mode == full ]] && pkgs+=("${build_pkgs[@]}")
+
+is_installed() {
+    [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) == ii* ]]
+}
+
+as_root() {
+    if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+    local missing=() p
+    for p in "$@"; do
+        is_installed "$p" || missing+=("$p")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        log "all $# Debian packages already installed"
+        return
+    fi
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+if [[ ${SKIP_APT:-0} == 1 ]]; then
+    log "SKIP_APT=1: not touching Debian packages"
+else
+    install_packages "${pkgs[@]}"
+fi
+
+# The Debian postgresql/rabbitmq-server packages try to start their system-wide
+# servers; on machines without a service manager that fails harmlessly, and
+# stack.sh never uses those instances (it runs its own in a scratch directory).
+
+# --- MongoDB-wire server ----------------------------------------------------------------
+
+if command -v mongod >/dev/null 2>&1; then
+    log "mongod found at $(command -v mongod): using it, FerretDB not needed"
+    exit 0
+fi
+
+# A usable binary is one that starts: `ferretdb --version` exits 0.
+ferretdb_ok() { [[ -x $FERRETDB_BIN ]] && "$FERRETDB_BIN" --version >/dev/null 2>&1; }
+
+if ferretdb_ok; then
+    log "FerretDB already built: $FERRETDB_BIN"
+    exit 0
+fi
+
+# Go: use the one on PATH, else a tarball install in /usr/local/go.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+    export PATH=$PATH:/usr/local/go/bin
+fi
+
+# Prints the minor version of a "go1.N[.x]" or "1.N[~x]" string.
+go_minor() { sed -E 's/^(go)?1\.([0-9]+).*/\2/' <<<"$1"; }
+
+if ! command -v go >/dev/null 2>&1; then
+    # Debian 12's golang-go is Go 1.19, too old for FerretDB; install it only if the
+    # archive ever offers a recent enough one (e.g. a different release).
+    cand=$(apt-cache policy golang-go 2>/dev/null | sed -n 's/^ *Candidate: \(.*:\)\{0,1\}//p')
+    if [[ -n $cand && $cand != "(none)" && $(go_minor "$cand") -ge $GO_MIN_MINOR ]]; then
+        log "installing Debian golang-go $cand"
+        install_packages golang-go
+    else
+        die "no Go toolchain: FerretDB $FERRETDB_VERSION needs Go >= 1.$GO_MIN_MINOR, and Debian's golang-go is ${cand:-unavailable} (too old). Install Go >= 1.$GO_MIN_MINOR (e.g. in /usr/local/go) or put a mongod on PATH, then re-run."
+    fi
+fi
+
+gover=$(go env GOVERSION)
+if [[ $(go_minor "$gover") -lt $GO_MIN_MINOR ]]; then
+    die "$(command -v go) is $gover: FerretDB $FERRETDB_VERSION needs Go >= 1.$GO_MIN_MINOR"
+fi
+
+mkdir -p "$CACHE/bin"
+
+# One build at a time per cache: a second caller waits for the first one's result.
+exec 9>"$CACHE/ferretdb.build.lock"
+if ! flock -n 9; then
+    log "another FerretDB build holds $CACHE/ferretdb.build.lock: waiting for it"
+    flock 9
+fi
+# A build started by hand (`go install ...cmd/ferretdb`) takes no lock: wait for it too.
+while command -v pgrep >/dev/null && pgrep -f "$FERRETDB_MODULE/cmd/ferretdb@" >/dev/null; do
+    log "a 'go install ...ferretdb' is running: waiting for it to finish"
+    sleep 5
+done
+if ferretdb_ok; then
+    log "FerretDB built meanwhile: $FERRETDB_BIN"
+    exit 0
+fi
+if [[ -e $FERRETDB_BIN ]]; then
+    # Typically the output of a plain `go install ...@v1.24.2`: it panics on start
+    # ("Invalid build/version/version.txt file content"), see below.
+    log "$FERRETDB_BIN exists but does not run: rebuilding it"
+fi
+
+# Why not simply `go install $FERRETDB_MODULE/cmd/ferretdb@$FERRETDB_VERSION`: the
+# module as published lacks the generated build/version/version.txt, and a binary
+# built from it panics at start-up.  So: fetch the module source through the module
+# proxy, copy it, write version.txt, and build from the copy.
+log "building FerretDB $FERRETDB_VERSION with $gover (takes about a minute, more on a cold module cache)"
+start=$SECONDS
+moddir=$(go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+[[ -n $moddir && -d $moddir ]] || die "go mod download $FERRETDB_MODULE@$FERRETDB_VERSION gave no source directory"
+
+src=$(mktemp -d "${TMPDIR:-/tmp}/ferretdb-src.XXXXXX")
+trap 'rm -rf "$src"' EXIT
+cp -R "$moddir/." "$src/"
+chmod -R u+w "$src"
+echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+
+# Build to a temporary name, then rename: a half-written binary is never visible.
+(cd "$src" && GOFLAGS=-buildvcs=false go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb)
+mv -f "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+ferretdb_ok || die "the freshly built $FERRETDB_BIN does not run"
+log "built $FERRETDB_BIN in $((SECONDS - start)) s: $("$FERRETDB_BIN" --version | head -1)"

@@ -32,7 +32,7 @@ MARKER=.cvgate-stack   # present in every directory this script manages
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # Milliseconds since the epoch (EPOCHREALTIME's separator depends on the locale).
 now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((t / 1000)); }
@@ -189,6 +189,8 @@ service_port_keys() {
         mongo) echo MONGO_PORT ;;
     esac
 }
+
+main_port_key() { local k; read -r k _ <<<"$(service_port_keys "$1")"; echo "$k"; }
 
 # Port precedence: environment variable, then recorded port, then a new free port.
 assign_ports() {
@@ -422,47 +424,79 @@ lock() {
     flock 9
 }
 
+# Runs "$1 <service>" for each service in parallel; prints the names of those that failed.
+run_parallel() {
+    local action=$1 svc i pids=() names=()
+    shift
+    for svc in "$@"; do
+        ("$action" "$svc" >&2) &  # stdout carries only the failed names
+        pids+=($!) names+=("$svc")
+    done
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || echo "${names[$i]}"
+    done
+}
+
+# Starts one service and reports how long it took to become ready.
+timed_start() {
+    local t0
+    t0=$(now_ms)
+    "start_$1"
+    log "$1: ready on 127.0.0.1:${PORT[$(main_port_key "$1")]} in $(fmt_ms $(($(now_ms) - t0)))"
+}
+
 cmd_start() {
-    local svc pids=() names=("$@") failed=0 i t0
+    local svc pid k to_start=() failed=()
     command -v python3 >/dev/null || die "python3 is needed (run deploy/local/install-deps.sh --runtime-only)"
     init_stack_dir
     lock
     load_ports
-    assign_ports "$@"
-    save_ports
-    # The servers start in parallel (RabbitMQ alone takes several seconds).
+    declare -A recorded=()
+    for k in "${!PORT[@]}"; do recorded[$k]=${PORT[$k]}; done
     for svc in "$@"; do
-        (
-            if pid=$(running_pid "$svc"); then
-                log "$svc: already running (pid $pid)"
-                exit 0
-            fi
-            t0=$(now_ms)
-            "start_$svc"
-            log "$svc: ready on 127.0.0.1:${PORT[$(service_port_keys "$svc" | cut -d' ' -f1)]} in $(fmt_ms $(($(now_ms) - t0)))"
-        ) &
-        pids+=($!)
+        if pid=$(running_pid "$svc"); then
+            log "$svc: already running (pid $pid, port ${PORT[$(main_port_key "$svc")]:-?})"
+        else
+            to_start+=("$svc")
+        fi
     done
-    for i in "${!pids[@]}"; do
-        wait "${pids[$i]}" || { failed=1; log "${names[$i]}: FAILED"; }
+    if [[ ${#to_start[@]} -gt 0 ]]; then
+        assign_ports "${to_start[@]}"
+        # In parallel: RabbitMQ alone takes several seconds.
+        mapfile -t failed < <(run_parallel timed_start "${to_start[@]}")
+    fi
+    # Record the ports of what runs; a failed start leaves the earlier record as it was.
+    for svc in "${failed[@]}"; do
+        log "$svc: FAILED"
+        for k in $(service_port_keys "$svc"); do
+            if [[ -n ${recorded[$k]:-} ]]; then PORT[$k]=${recorded[$k]}; else unset "PORT[$k]"; fi
+        done
     done
+    save_ports
     write_env
-    ((failed == 0)) || exit 1
+    [[ ${#failed[@]} -eq 0 ]]
+}
+
+# Stops one service if it runs, waits until its ports are free, forgets its pid.
+full_stop() {
+    local port
+    if running_pid "$1" >/dev/null; then
+        "stop_$1"
+        for port in $(service_port_keys "$1"); do
+            [[ -z ${PORT[$port]:-} ]] || wait_port_free "${PORT[$port]}" "$1"
+        done
+    fi
+    rm -f "$STACK_DIR/$1.pid"
 }
 
 cmd_stop() {
-    local svc port
+    local failed=()
     [[ -e $STACK_DIR/$MARKER ]] || return 0
     STACK_DIR=$(cd "$STACK_DIR" && pwd -P)
     lock
     load_ports
-    for svc in "$@"; do
-        "stop_$svc"
-        for port in $(service_port_keys "$svc"); do
-            [[ -z ${PORT[$port]:-} ]] || wait_port_free "${PORT[$port]}" "$svc"
-        done
-        rm -f "$STACK_DIR/$svc.pid"
-    done
+    mapfile -t failed < <(run_parallel full_stop "$@")
+    [[ ${#failed[@]} -eq 0 ]] || die "could not stop: ${failed[*]}"
 }
 
 cmd_status() {
@@ -475,7 +509,7 @@ cmd_status() {
     load_ports
     echo "stack: $STACK_DIR"
     for svc in "$@"; do
-        k=$(service_port_keys "$svc" | cut -d' ' -f1)
+        k=$(main_port_key "$svc")
         if pid=$(running_pid "$svc"); then
             printf '  %-9s running  pid %-7s port %s\n' "$svc" "$pid" "${PORT[$k]:-?}"
         else

@@ -1,0 +1,81 @@
+#pragma once
+// Structured logs: one JSON object (or one text line) per event. Lines are queued in memory
+// and written by a background thread, so an I/O thread never waits on stdout.
+
+#include <cvgate/app/config.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <initializer_list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <variant>
+
+namespace cvgate::app {
+
+struct LogField {
+    using Value = std::variant<std::string_view, std::int64_t, std::uint64_t, double, bool>;
+    template <typename S>
+        requires std::is_convertible_v<const S&, std::string_view>
+    LogField(std::string_view k, const S& v) : key{k}, value{std::string_view{v}} {}
+    LogField(std::string_view k, int v) : key{k}, value{static_cast<std::int64_t>(v)} {}
+    LogField(std::string_view k, unsigned v) : key{k}, value{static_cast<std::uint64_t>(v)} {}
+    LogField(std::string_view k, long v) : key{k}, value{static_cast<std::int64_t>(v)} {}
+    LogField(std::string_view k, unsigned long v) : key{k}, value{static_cast<std::uint64_t>(v)} {}
+    LogField(std::string_view k, long long v) : key{k}, value{static_cast<std::int64_t>(v)} {}
+    LogField(std::string_view k, unsigned long long v) : key{k}, value{static_cast<std::uint64_t>(v)} {}
+    LogField(std::string_view k, double v) : key{k}, value{v} {}
+    LogField(std::string_view k, bool v) : key{k}, value{v} {}
+    std::string_view key;
+    Value value;
+};
+
+class Logger {
+public:
+    // Writes to `fd` (stdout by default). Lines beyond `max_pending_bytes` waiting to be
+    // written are dropped and counted, never allowed to grow memory without bound.
+    Logger(LogLevel level, LogFormat format, int fd = 1, std::size_t max_pending_bytes = 16u << 20);
+    Logger(const Logger&) = delete;
+    Logger& operator=(const Logger&) = delete;
+    ~Logger();  // writes what is queued
+
+    bool enabled(LogLevel level) const noexcept { return level >= level_; }
+    void log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
+    void debug(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::debug, m, f); }
+    void info(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::info, m, f); }
+    void warning(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::warning, m, f); }
+    void error(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::error, m, f); }
+
+    // Blocks until everything queued so far is written.
+    void flush();
+    std::uint64_t dropped_lines() const noexcept { return dropped_.load(); }
+
+private:
+    void format_line(std::string& out, LogLevel level, std::string_view message,
+                     std::initializer_list<LogField> fields) const;
+    void writer_loop();
+
+    LogLevel level_;
+    LogFormat format_;
+    int fd_;
+    std::size_t max_pending_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable flushed_;
+    std::string pending_;
+    std::uint64_t enqueued_ = 0;  // lines handed to the writer, under mutex_
+    std::uint64_t written_ = 0;   // lines the writer has written, under mutex_
+    bool stopping_ = false;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::thread writer_;
+};
+
+// Appends `text` as the inside of a JSON string: quotes, backslashes and control characters
+// escaped, invalid UTF-8 replaced by U+FFFD, so that a log line is always valid JSON.
+void append_json_escaped(std::string& out, std::string_view text);
+
+}  // namespace cvgate::app

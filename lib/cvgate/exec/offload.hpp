@@ -1,0 +1,152 @@
+#pragma once
+// `co_await offload(executor, fn)`: run a blocking callable on another executor (the
+// blocking pool, or a strand on it) and resume the caller on its own executor with the
+// value or the exception.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace cvgate::exec {
+
+// Thrown to the awaiting coroutine when an offloaded call misses its deadline. The call
+// itself may still be running on the pool: callables must own what they touch.
+class DeadlineExceeded : public std::runtime_error {
+public:
+    DeadlineExceeded() : std::runtime_error{"deadline exceeded"} {}
+};
+
+namespace detail {
+
+template <typename T>
+using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <typename F>
+Stored<std::invoke_result_t<F&>> invoke_stored(F& fn) {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+        fn();
+        return {};
+    } else {
+        return fn();
+    }
+}
+
+// One pending offload with a deadline: whichever of "the call finished" and "the timer
+// fired" happens first completes the awaiting coroutine; the other finds `claimed` set.
+// Both paths run on the awaiter's executor, so the timer is only touched there.
+template <typename Handler, typename Value>
+struct RaceState {
+    RaceState(Handler h, boost::asio::any_io_executor ex) : handler{std::move(h)}, timer{ex} {}
+    std::optional<Handler> handler;
+    boost::asio::steady_timer timer;
+    std::atomic<bool> claimed{false};
+
+    bool claim() { return !claimed.exchange(true); }
+};
+
+}  // namespace detail
+
+// Runs `fn` on `target`; the awaiting coroutine resumes on its own executor.
+template <typename Executor, typename F>
+auto offload(Executor target, F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
+    using Result = std::invoke_result_t<F&>;
+    using Value = detail::Stored<Result>;
+
+    auto initiate = [target](auto handler, F f) mutable {
+        auto home = boost::asio::get_associated_executor(handler);
+        boost::asio::post(target, [f = std::move(f), handler = std::move(handler),
+                                   home = std::move(home)]() mutable {
+            std::exception_ptr error;
+            std::optional<Value> value;
+            try {
+                value.emplace(detail::invoke_stored(f));
+            } catch (...) {
+                error = std::current_exception();
+            }
+            boost::asio::dispatch(home, [handler = std::move(handler), error,
+                                         value = std::move(value)]() mutable {
+                std::move(handler)(error, value ? std::move(*value) : Value{});
+            });
+        });
+    };
+    if constexpr (std::is_void_v<Result>) {
+        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                             void(std::exception_ptr, Value)>(
+            std::move(initiate), boost::asio::use_awaitable, std::move(fn));
+    } else {
+        co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                       void(std::exception_ptr, Value)>(
+            std::move(initiate), boost::asio::use_awaitable, std::move(fn));
+    }
+}
+
+// As offload(target, fn), but gives up waiting at `deadline` with DeadlineExceeded. A
+// call still queued at the deadline never starts; one already running is abandoned (its
+// result is dropped), so `fn` must hold its state by value or shared ownership.
+template <typename Executor, typename F>
+auto offload(Executor target, F fn, std::chrono::steady_clock::time_point deadline)
+    -> boost::asio::awaitable<std::invoke_result_t<F&>> {
+    using Result = std::invoke_result_t<F&>;
+    using Value = detail::Stored<Result>;
+
+    auto initiate = [target, deadline](auto handler, F f) mutable {
+        using Handler = decltype(handler);
+        using State = detail::RaceState<Handler, Value>;
+        auto home = boost::asio::get_associated_executor(handler);
+        auto state = std::make_shared<State>(std::move(handler), home);
+
+        state->timer.expires_at(deadline);
+        state->timer.async_wait([state](boost::system::error_code ec) {
+            if (ec || !state->claim()) return;
+            auto h = std::move(*state->handler);
+            state->handler.reset();
+            std::move(h)(std::make_exception_ptr(DeadlineExceeded{}), Value{});
+        });
+
+        boost::asio::post(target, [f = std::move(f), state, home, deadline]() mutable {
+            std::exception_ptr error;
+            std::optional<Value> value;
+            if (state->claimed.load() || std::chrono::steady_clock::now() >= deadline) {
+                return;  // the awaiter already gave up, or is about to: do not start the call
+            }
+            try {
+                value.emplace(detail::invoke_stored(f));
+            } catch (...) {
+                error = std::current_exception();
+            }
+            boost::asio::dispatch(home, [state, error, value = std::move(value)]() mutable {
+                if (!state->claim()) return;
+                state->timer.cancel();
+                auto h = std::move(*state->handler);
+                state->handler.reset();
+                std::move(h)(error, value ? std::move(*value) : Value{});
+            });
+        });
+    };
+    if constexpr (std::is_void_v<Result>) {
+        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                             void(std::exception_ptr, Value)>(
+            std::move(initiate), boost::asio::use_awaitable, std::move(fn));
+    } else {
+        co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                       void(std::exception_ptr, Value)>(
+            std::move(initiate), boost::asio::use_awaitable, std::move(fn));
+    }
+}
+
+}  // namespace cvgate::exec

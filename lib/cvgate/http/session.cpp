@@ -1,0 +1,332 @@
+#include <cvgate/http/session.hpp>
+
+#include <cvgate/http/error.hpp>
+#include <cvgate/ids/uuid.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <array>
+#include <chrono>
+#include <ctime>
+#include <optional>
+
+namespace cvgate::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t body_chunk_size = 64 * 1024;
+constexpr std::size_t first_read_size = 4096;
+// After an answer given before the body was read (a 4xx, say), up to this much of the
+// rest is read and dropped to keep the connection; beyond, the connection is closed.
+constexpr std::uint64_t drain_limit = 256 * 1024;
+constexpr auto linger_time = std::chrono::seconds{2};
+constexpr std::uint64_t linger_limit = 4 << 20;
+
+bool is_correlation_char(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '-';
+}
+
+// The client's X-Correlation-ID when it is 1-128 characters of [A-Za-z0-9._:-], else a new UUID.
+std::string correlation_id_for(const RequestHead& head) {
+    auto it = head.find("X-Correlation-ID");
+    if (it != head.end()) {
+        std::string_view v = it->value();
+        if (!v.empty() && v.size() <= 128) {
+            bool ok = true;
+            for (char c : v) ok = ok && is_correlation_char(c);
+            if (ok) return std::string{v};
+        }
+    }
+    return ids::uuid_v4();
+}
+
+// The Date header's value, formatted once per second per thread.
+std::string_view http_date() {
+    thread_local std::time_t cached_second = 0;
+    thread_local std::array<char, 40> text{};
+    thread_local std::size_t length = 0;
+    const std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        cached_second = now;
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        length = std::strftime(text.data(), text.size(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    }
+    return {text.data(), length};
+}
+
+bool is_disconnect(const boost::system::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+           ec == bhttp::error::partial_message;
+}
+
+class Session final : public BodySource {
+public:
+    Session(tcp::socket socket, IdleSet& idle, std::shared_ptr<Server::Shared> shared)
+        : stream_{std::move(socket)}, idle_{idle}, shared_{std::move(shared)},
+          limits_{shared_->options.limits} {
+        shared_->connections.fetch_add(1, std::memory_order_relaxed);
+        idle_node_.socket = &stream_.socket();
+    }
+    ~Session() override {
+        idle_.erase(idle_node_);
+        shared_->connections.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    asio::awaitable<void> run();
+
+    // BodySource
+    asio::awaitable<std::string_view> read_some() override;
+    bool done() const noexcept override { return parser_->is_done(); }
+
+private:
+    asio::awaitable<bool> wait_for_request(bool first);
+    asio::awaitable<Response> dispatch(Request& request, std::string_view& route);
+    asio::awaitable<bool> finish_body();
+    asio::awaitable<bool> write(Response& response, bool head_only);
+    asio::awaitable<void> answer_and_close(Response response);
+    asio::awaitable<void> close_gracefully();
+    void log(Verb method, std::string_view target, std::string_view route, unsigned status,
+             std::uint64_t out, std::chrono::steady_clock::time_point start,
+             std::string_view correlation_id);
+
+    beast::tcp_stream stream_;
+    IdleSet& idle_;
+    IdleSet::Node idle_node_;
+    std::shared_ptr<Server::Shared> shared_;
+    const ServerLimits& limits_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
+    std::unique_ptr<char[]> chunk_;
+    bool expect_continue_ = false;
+    bool continue_sent_ = false;
+    bool linger_ = false;  // the client may still be sending when we close
+    std::uint64_t body_bytes_in_ = 0;
+};
+
+asio::awaitable<bool> Session::wait_for_request(bool first) {
+    if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
+    if (!first && shared_->draining.load(std::memory_order_relaxed)) co_return false;
+    stream_.expires_after(first ? limits_.header_timeout : limits_.idle_timeout);
+    if (!first) idle_.insert(idle_node_);
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(first_read_size), use_tuple);
+    idle_.erase(idle_node_);
+    if (ec) co_return false;
+    buffer_.commit(n);
+    co_return true;
+}
+
+asio::awaitable<std::string_view> Session::read_some() {
+    auto& parser = *parser_;
+    if (parser.is_done()) co_return std::string_view{};
+    if (expect_continue_ && !continue_sent_) {
+        continue_sent_ = true;
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+        stream_.expires_after(limits_.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write(stream_, go_on, use_tuple);
+        if (ec) throw ConnectionAborted{"client went away"};
+    }
+    if (!chunk_) chunk_ = std::make_unique<char[]>(body_chunk_size);
+    for (;;) {
+        auto& body = parser.get().body();
+        body.data = chunk_.get();
+        body.size = body_chunk_size;
+        stream_.expires_after(limits_.body_timeout);  // inactivity, not total
+        auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser, use_tuple);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec == bhttp::error::body_limit)
+            throw HttpError{Status::payload_too_large, "Request body too large"};
+        if (ec && is_disconnect(ec)) throw ConnectionAborted{"body not received"};
+        if (ec) throw HttpError{Status::bad_request, "Malformed request body: " + ec.message()};
+        const std::size_t got = body_chunk_size - parser.get().body().size;
+        body_bytes_in_ += got;
+        if (got > 0) co_return std::string_view{chunk_.get(), got};
+        if (parser.is_done()) co_return std::string_view{};
+    }
+}
+
+// Reads and drops what the handler left of the body, so the connection can carry the next
+// request. False when the connection must close instead.
+asio::awaitable<bool> Session::finish_body() {
+    if (parser_->is_done()) co_return true;
+    if (expect_continue_ && !continue_sent_) co_return false;  // the client holds the body back
+    const std::uint64_t stop_at = body_bytes_in_ + drain_limit;
+    try {
+        while (!parser_->is_done()) {
+            co_await read_some();
+            if (body_bytes_in_ > stop_at) co_return false;
+        }
+    } catch (const std::exception&) {
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<Response> Session::dispatch(Request& request, std::string_view& route) {
+    const Router::Match match =
+        shared_->router->match(request.method(), request.path(), request.params());
+    if (match.outcome == Router::Outcome::not_found)
+        co_return error_response(Status::not_found, "Not Found");
+    if (match.outcome == Router::Outcome::method_not_allowed) {
+        route = match.pattern;
+        Response res = error_response(Status::method_not_allowed, "Method Not Allowed");
+        res.set(Field::allow, match.allow);
+        co_return res;
+    }
+    route = match.pattern;
+    request.set_route(match.pattern);
+    co_return co_await (*match.handler)(request);
+}
+
+asio::awaitable<bool> Session::write(Response& response, bool head_only) {
+    stream_.expires_after(limits_.write_timeout);
+    boost::system::error_code ec;
+    if (head_only) {
+        bhttp::response_serializer<bhttp::string_body> serializer{response};
+        std::tie(ec, std::ignore) = co_await bhttp::async_write_header(stream_, serializer, use_tuple);
+    } else {
+        std::tie(ec, std::ignore) = co_await bhttp::async_write(stream_, response, use_tuple);
+    }
+    co_return !ec;
+}
+
+// For requests that never reached a handler (bad head, over a limit): answer, then close.
+asio::awaitable<void> Session::answer_and_close(Response response) {
+    response.set(Field::date, http_date());
+    response.set(Field::server, "cvgate");
+    response.set("X-Correlation-ID", ids::uuid_v4());
+    response.keep_alive(false);
+    response.prepare_payload();
+    linger_ = true;
+    co_await write(response, false);
+}
+
+void Session::log(Verb method, std::string_view target, std::string_view route, unsigned status,
+                  std::uint64_t out, std::chrono::steady_clock::time_point start,
+                  std::string_view correlation_id) {
+    if (!shared_->options.on_access) return;
+    shared_->options.on_access(AccessRecord{
+        method, target, route, status, body_bytes_in_, out,
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start),
+        correlation_id});
+}
+
+asio::awaitable<void> Session::run() {
+    for (bool first = true;; first = false) {
+        if (!co_await wait_for_request(first)) break;
+        const auto start = std::chrono::steady_clock::now();
+
+        auto& parser = parser_.emplace();
+        parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
+        parser.body_limit(limits_.max_body_size);
+        body_bytes_in_ = 0;
+        continue_sent_ = false;
+        stream_.expires_after(limits_.header_timeout);  // the whole head: slow clients get no more
+        auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+        // Beast checks its header_limit per parse step; a head that arrives in one piece can
+        // pass it, so the size consumed is checked here as well.
+        if (!ec && n > limits_.header_limit) ec = bhttp::error::header_limit;
+        if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+            co_await answer_and_close(error_response(
+                Status::request_header_fields_too_large, "Request header block too large"));
+            break;
+        }
+        if (ec == bhttp::error::body_limit) {
+            co_await answer_and_close(error_response(Status::payload_too_large, "Request body too large"));
+            break;
+        }
+        if (ec && is_disconnect(ec)) break;
+        if (ec) {
+            co_await answer_and_close(error_response(Status::bad_request, "Malformed HTTP request"));
+            break;
+        }
+
+        const RequestHead& head = parser.get().base();
+        expect_continue_ = beast::iequals(head[Field::expect], "100-continue");
+        const std::string correlation_id = correlation_id_for(head);
+        Request request{head, *this, correlation_id};
+        std::string_view route;
+        Response response;
+        bool aborted = false;
+        try {
+            response = co_await dispatch(request, route);
+        } catch (const HttpError& e) {
+            response = error_response(e.status(), e.detail());
+        } catch (const ConnectionAborted&) {
+            aborted = true;
+        } catch (const std::exception& e) {
+            if (shared_->options.on_error) shared_->options.on_error(request, e.what());
+            response = error_response(Status::internal_server_error, "Internal server error");
+        }
+        if (aborted) {
+            log(head.method(), head.target(), route, 499, 0, start, correlation_id);
+            break;
+        }
+
+        if (shared_->options.finalize) shared_->options.finalize(request, response);
+        const bool body_consumed = co_await finish_body();
+        linger_ = !body_consumed;
+        const bool keep_alive = parser.get().keep_alive() && body_consumed &&
+                                !shared_->draining.load(std::memory_order_relaxed);
+        response.version(11);
+        response.set(Field::date, http_date());
+        response.set(Field::server, "cvgate");
+        response.set("X-Correlation-ID", correlation_id);
+        response.keep_alive(keep_alive);
+        response.prepare_payload();
+
+        const bool written = co_await write(response, head.method() == Verb::head);
+        log(head.method(), head.target(), route, response.result_int(),
+            head.method() == Verb::head ? 0 : response.body().size(), start, correlation_id);
+        if (!written || !keep_alive) break;
+    }
+    co_await close_gracefully();
+}
+
+// Half-close, then read and drop what the client is still sending for a moment: closing
+// with unread data would reset the connection, and the client could lose our answer.
+asio::awaitable<void> Session::close_gracefully() {
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (linger_) {
+        stream_.expires_after(linger_time);
+        std::array<char, 16 * 1024> sink;
+        for (std::uint64_t total = 0; total < linger_limit;) {
+            auto [ec, n] = co_await stream_.async_read_some(asio::buffer(sink), use_tuple);
+            if (ec) break;
+            total += n;
+        }
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> run_session(tcp::socket socket, IdleSet& idle,
+                                  std::shared_ptr<Server::Shared> shared) {
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay{true}, ignored);
+    Session session{std::move(socket), idle, std::move(shared)};
+    co_await session.run();
+}
+
+}  // namespace cvgate::http

@@ -1,0 +1,65 @@
+#pragma once
+// Internals shared by the listener and the connection sessions (not a public header).
+
+#include <cvgate/http/server.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace cvgate::http {
+
+struct Server::Shared {
+    Shared(ServerOptions o, const Router& r) : options{std::move(o)}, router{&r} {}
+    ServerOptions options;
+    const Router* router;
+    std::uint16_t port = 0;
+    std::atomic<bool> draining{false};
+    std::atomic<std::size_t> connections{0};
+};
+
+// The connections of one I/O thread that wait for their next request: what a shutdown
+// closes at once. An intrusive list, so that parking a connection allocates nothing.
+// Touched only from its I/O thread.
+class IdleSet {
+public:
+    struct Node {
+        Node* prev = nullptr;
+        Node* next = nullptr;
+        boost::asio::ip::tcp::socket* socket = nullptr;
+        bool linked = false;
+    };
+
+    void insert(Node& node) noexcept {
+        node.prev = nullptr;
+        node.next = head_;
+        if (head_) head_->prev = &node;
+        head_ = &node;
+        node.linked = true;
+    }
+    void erase(Node& node) noexcept {
+        if (!node.linked) return;
+        if (node.prev) node.prev->next = node.next;
+        else head_ = node.next;
+        if (node.next) node.next->prev = node.prev;
+        node.linked = false;
+    }
+    // Cancels the pending read of every idle connection: each session then ends.
+    void close_all() noexcept {
+        for (Node* n = head_; n; n = n->next) {
+            boost::system::error_code ignored;
+            n->socket->cancel(ignored);
+        }
+    }
+
+private:
+    Node* head_ = nullptr;
+};
+
+boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket, IdleSet& idle,
+                                         std::shared_ptr<Server::Shared> shared);
+
+}  // namespace cvgate::http

@@ -1,0 +1,113 @@
+#include <cvgate/app/config.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+using namespace cvgate::app;
+
+namespace {
+
+Environment env_of(std::map<std::string, std::string> vars) {
+    return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+        auto it = vars.find(std::string{name});
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+Config load(std::vector<std::string_view> args, std::map<std::string, std::string> vars = {}) {
+    return load_config(args, env_of(std::move(vars))).config;
+}
+
+}  // namespace
+
+TEST_CASE("defaults are the contract's", "[config]") {
+    Config c = load({});
+    CHECK(c.listen_addr == "0.0.0.0");
+    CHECK(c.port == 8080);
+    CHECK(c.upload_volume_path == "/uploads");
+    CHECK(c.mongo_url == "mongodb://localhost:27017");
+    CHECK(c.mongo_db_name == "kandidate_db");
+    CHECK(c.database_url == "postgresql://localhost:5432/kandidate");
+    CHECK(c.rabbitmq_url == "amqp://guest:guest@localhost:5672/");
+    CHECK(c.jobs_queue == "jobs_queue");
+    CHECK(c.max_file_size == 10u << 20);
+    CHECK(c.max_files == 50);
+    CHECK(c.max_body_size == 110u << 20);
+    CHECK(c.jd_min_length == 50);
+    CHECK(c.jd_max_length == 10000);
+    CHECK(c.api_keys.empty());
+    CHECK(c.cors_origins.empty());
+    CHECK(c.io_threads >= 1);
+    CHECK(c.blocking_threads == 4 * c.io_threads);
+    CHECK(c.log_level == LogLevel::info);
+    CHECK(c.log_format == LogFormat::json);
+    CHECK(c.shutdown_grace == std::chrono::seconds{25});
+    CHECK(c.max_header_size == 16 * 1024);
+}
+
+TEST_CASE("flags win over the environment, which wins over defaults", "[config]") {
+    Config c = load({"--port", "9000", "--upload-volume-path=/data/up"},
+                    {{"PORT", "7000"}, {"MAX_FILES", "3"}, {"UPLOAD_VOLUME_PATH", "/x"}});
+    CHECK(c.port == 9000);
+    CHECK(c.upload_volume_path == "/data/up");
+    CHECK(c.max_files == 3);
+}
+
+TEST_CASE("sizes take binary suffixes", "[config]") {
+    CHECK(load({"--max-file-size", "1K"}).max_file_size == 1024);
+    CHECK(load({"--max-file-size", "2MiB"}).max_file_size == 2u << 20);
+    CHECK(load({"--max-body-size", "1G"}).max_body_size == 1u << 30);
+    CHECK(load({"--max-file-size", "123"}).max_file_size == 123);
+}
+
+TEST_CASE("lists are comma-separated and trimmed", "[config]") {
+    Config c = load({}, {{"API_KEYS", " a , b,,c "}, {"CORS_ORIGINS", "http://x.test"}});
+    CHECK(c.api_keys == std::vector<std::string>{"a", "b", "c"});
+    CHECK(c.cors_origins == std::vector<std::string>{"http://x.test"});
+}
+
+TEST_CASE("URLs are composed from their parts when not given whole", "[config]") {
+    Config c = load({}, {{"POSTGRES_HOST", "db"}, {"POSTGRES_USER", "app"}, {"POSTGRES_PASSWORD", "p@ss"},
+                         {"POSTGRES_DB", "kandidate"}, {"RABBITMQ_HOST", "mq"}, {"RABBITMQ_PASS", "s3"}});
+    CHECK(c.database_url == "postgresql://app:p%40ss@db:5432/kandidate");
+    CHECK(c.rabbitmq_url == "amqp://guest:s3@mq:5672/");
+    Config whole = load({}, {{"DATABASE_URL", "postgresql://u@h/d"}, {"POSTGRES_HOST", "ignored"}});
+    CHECK(whole.database_url == "postgresql://u@h/d");
+}
+
+TEST_CASE("a bad value stops start-up with one line naming the variable", "[config]") {
+    auto message_of = [](std::vector<std::string_view> args, std::map<std::string, std::string> vars) {
+        try {
+            load(std::move(args), std::move(vars));
+        } catch (const ConfigError& e) {
+            return std::string{e.what()};
+        }
+        return std::string{"no error"};
+    };
+    CHECK_THAT(message_of({}, {{"PORT", "http"}}), Catch::StartsWith("PORT:"));
+    CHECK_THAT(message_of({}, {{"PORT", "70000"}}), Catch::StartsWith("PORT:"));
+    CHECK_THAT(message_of({}, {{"MAX_FILES", "-1"}}), Catch::StartsWith("MAX_FILES:"));
+    CHECK_THAT(message_of({}, {{"MAX_FILE_SIZE", "0"}}), Catch::StartsWith("MAX_FILE_SIZE:"));
+    CHECK_THAT(message_of({}, {{"LISTEN_ADDR", "not-an-ip"}}), Catch::StartsWith("LISTEN_ADDR:"));
+    CHECK_THAT(message_of({}, {{"LOG_LEVEL", "loud"}}), Catch::StartsWith("LOG_LEVEL:"));
+    CHECK_THAT(message_of({}, {{"UPLOAD_VOLUME_PATH", "relative"}}), Catch::StartsWith("UPLOAD_VOLUME_PATH:"));
+    CHECK_THAT(message_of({}, {{"JD_MIN_LENGTH", "500"}, {"JD_MAX_LENGTH", "100"}}),
+               Catch::StartsWith("JD_MIN_LENGTH:"));
+    CHECK_THAT(message_of({"--nope", "1"}, {}), Catch::Contains("unknown option '--nope'"));
+    CHECK_THAT(message_of({"--port"}, {}), Catch::Contains("--port: missing value"));
+    const auto secret = message_of({}, {{"DATABASE_URL", "mysql://user:hunter2@db/x"}});
+    CHECK_THAT(secret, Catch::StartsWith("DATABASE_URL:"));
+    CHECK_THAT(secret, !Catch::Contains("hunter2"));
+}
+
+TEST_CASE("--help lists every variable with its flag", "[config]") {
+    CHECK(load_config({"--help"}, env_of({})).help);
+    const std::string help = help_text();
+    for (auto name : {"UPLOAD_VOLUME_PATH", "--upload-volume-path", "MONGO_URL", "DATABASE_URL", "RABBITMQ_URL",
+                      "JOBS_QUEUE", "MAX_FILE_SIZE", "MAX_FILES", "MAX_BODY_SIZE", "JD_MIN_LENGTH", "JD_MAX_LENGTH",
+                      "API_KEYS", "CORS_ORIGINS", "IO_THREADS", "BLOCKING_THREADS", "LOG_LEVEL", "LOG_FORMAT",
+                      "SHUTDOWN_GRACE_SECONDS", "LISTEN_ADDR", "PORT"})
+        CHECK_THAT(help, Catch::Contains(name));
+}

@@ -530,6 +530,12 @@ cmd_destroy() {
 
 main() {
     local cmd=${1:-}
+    # Work from /: the servers inherit the working directory, and the postgres and
+    # rabbitmq users may not be allowed into the caller's (e.g. /root).  Erlang, for
+    # one, then logs an eacces error for every module it loads.
+    [[ $STACK_DIR == /* ]] || STACK_DIR=$PWD/$STACK_DIR
+    [[ -z ${FERRETDB_BIN:-} || $FERRETDB_BIN == /* ]] || FERRETDB_BIN=$PWD/$FERRETDB_BIN
+    cd /
     [[ $# -gt 0 ]] && shift
     case $cmd in
         start|stop|status)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The full test suite, from a fresh Debian 12 machine: installs what is missing, builds the
+# normal (dev) and the sanitizer (asan: ASan + UBSan) configurations, and runs every test of
+# both, each against its own real PostgreSQL, RabbitMQ and MongoDB-wire server (started and
+# stopped by the ctest fixture). Exits non-zero on any failure.
+#
+#   deploy/local/test.sh            # dev + asan
+#   deploy/local/test.sh dev        # one configuration only (dev, asan or release)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+presets=("$@")
+[[ ${#presets[@]} -gt 0 ]] || presets=(dev asan)
+
+log() { printf '\n== test.sh: %s\n' "$*" >&2; }
+
+log "installing what is missing"
+"$here/install-deps.sh"
+
+cd "$root"
+status=0
+for preset in "${presets[@]}"; do
+    log "configure + build: $preset"
+    cmake --preset "$preset"
+    cmake --build --preset "$preset"
+    log "tests: $preset"
+    if ! ctest --preset "$preset" --output-on-failure --timeout 600; then
+        status=1
+        log "FAILED: $preset"
+    fi
+done
+[[ $status -eq 0 ]] && log "all tests passed" || log "some tests failed"
+exit $status

@@ -1,0 +1,165 @@
+#include <cvgate/api/job_routes.hpp>
+
+#include <cvgate/api/error_mapping.hpp>
+#include <cvgate/http/error.hpp>
+#include <cvgate/jobs/flows.hpp>
+#include <cvgate/jobs/ids.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+namespace cvgate::api {
+namespace {
+
+using boost::asio::awaitable;
+using boost::json::object;
+
+// Streams the form into the domain's intake.
+class IntakeSink final : public http::FormSink {
+public:
+    explicit IntakeSink(jobs::Intake& intake) : intake_{intake} {}
+    awaitable<void> field(std::string_view name, std::string value) override {
+        co_await intake_.field(name, std::move(value));
+    }
+    awaitable<void> file_begin(const http::multipart::PartHeaders& headers) override {
+        co_await intake_.file_begin(*headers.filename);
+    }
+    awaitable<void> file_data(std::string_view chunk) override { co_await intake_.file_data(chunk); }
+    awaitable<void> file_end() override { co_await intake_.file_end(); }
+
+private:
+    jobs::Intake& intake_;
+};
+
+// The job id path parameter, lower-cased; 400 unless it is a UUID.
+std::string job_id_of(const http::Request& req) {
+    std::string id{req.param("job_id")};
+    if (!jobs::is_job_id(id)) throw http::HttpError{http::Status::bad_request, "Invalid job_id: expected a UUID"};
+    std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+    return id;
+}
+
+struct Context {
+    jobs::Ports ports;
+    JobRoutesConfig config;
+    const AccessPolicy& policy;
+};
+
+using Body = awaitable<http::Response> (*)(Context&, http::Request&);
+
+// Authorisation first, then the handler; domain and dependency failures mapped in one place.
+http::Handler guarded(std::shared_ptr<Context> ctx, Body body) {
+    return [ctx, body](http::Request& req) -> awaitable<http::Response> {
+        if (auto denied = ctx->policy.authorize(req)) co_return std::move(*denied);
+        std::exception_ptr error;
+        try {
+            co_return co_await body(*ctx, req);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        if (auto res = error_to_response(error)) co_return std::move(*res);
+        std::rethrow_exception(error);
+    };
+}
+
+void add_warnings(object& body, const jobs::Accepted& accepted) {
+    if (!accepted.skipped.empty()) body["warnings"] = jobs::skipped_warnings(accepted.skipped);
+}
+
+awaitable<http::Response> submit(Context& ctx, http::Request& req) {
+    jobs::Intake intake{ctx.ports.uploads, ctx.config.limits};
+    IntakeSink sink{intake};
+    co_await http::read_form(req, sink, ctx.config.form);
+    auto accepted = co_await jobs::submit(ctx.ports, ctx.config.limits, intake, std::string{req.correlation_id()});
+    object body{{"job_id", accepted.job_id},
+                {"correlation_id", req.correlation_id()},
+                {"status", "queued"},
+                {"file_count", static_cast<std::int64_t>(accepted.cvs.size())},
+                {"cv_details", jobs::cv_details(accepted.cvs)}};
+    add_warnings(body, accepted);
+    co_return http::json_response(http::Status::accepted, body);
+}
+
+awaitable<http::Response> add_cvs(Context& ctx, http::Request& req) {
+    std::string job_id = job_id_of(req);
+    jobs::Intake intake{ctx.ports.uploads, ctx.config.limits};
+    IntakeSink sink{intake};
+    co_await http::read_form(req, sink, ctx.config.form);
+    auto accepted = co_await jobs::add_cvs(ctx.ports, ctx.config.limits, std::move(job_id), intake,
+                                           std::string{req.correlation_id()});
+    object body{{"job_id", accepted.job_id},
+                {"correlation_id", req.correlation_id()},
+                {"status", "queued"},
+                {"files_added", static_cast<std::int64_t>(accepted.cvs.size())},
+                {"resumed", accepted.resumed},
+                {"cv_details", jobs::cv_details(accepted.cvs)}};
+    add_warnings(body, accepted);
+    co_return http::json_response(http::Status::accepted, body);
+}
+
+awaitable<http::Response> status(Context& ctx, http::Request& req) {
+    co_return http::json_response(http::Status::ok, co_await jobs::job_status(ctx.ports, job_id_of(req)));
+}
+
+awaitable<http::Response> sync(Context& ctx, http::Request& req) {
+    auto synced = co_await jobs::sync_job(ctx.ports, job_id_of(req));
+    object body{{"message", synced.already_synced ? "Job already synced" : "Job synced successfully"},
+                {"synced_cvs", static_cast<std::int64_t>(synced.synced_cvs)},
+                {"job", std::move(synced.job)}};
+    if (synced.cleanup_failed)
+        body["warning"] = "Hot storage clean-up failed; the document will be removed by the next sync";
+    if (synced.hot_kept)
+        body["note"] = "New results arrived during the sync; the hot document was kept for the next sync";
+    co_return http::json_response(http::Status::ok, body);
+}
+
+awaitable<http::Response> results(Context& ctx, http::Request& req) {
+    co_return http::json_response(http::Status::ok, co_await jobs::job_results(ctx.ports, job_id_of(req)));
+}
+
+awaitable<http::Response> erase(Context& ctx, http::Request& req) {
+    std::string job_id = job_id_of(req);
+    std::string cv_id{req.param("cv_id")};
+    if (!jobs::is_cv_id_of(cv_id, job_id))
+        throw http::HttpError{http::Status::bad_request, "Invalid cv_id for this job"};
+    auto erased = co_await jobs::erase_candidate(ctx.ports, std::move(job_id), std::move(cv_id));
+    co_return http::json_response(http::Status::ok,
+                                  object{{"message", "Candidate deleted"},
+                                         {"candidate_name", erased.candidate_name},
+                                         {"note", "Data permanently deleted for privacy compliance"}});
+}
+
+}  // namespace
+
+void add_job_routes(http::Router& router, jobs::Ports ports, JobRoutesConfig config, const AccessPolicy& policy) {
+    auto ctx = std::make_shared<Context>(Context{ports, std::move(config), policy});
+    router.add(http::Verb::post, "/jobs/submit", guarded(ctx, submit));
+    router.add(http::Verb::post, "/jobs/{job_id}/add-cvs", guarded(ctx, add_cvs));
+    router.add(http::Verb::get, "/jobs/{job_id}/status", guarded(ctx, status));
+    router.add(http::Verb::post, "/jobs/{job_id}/sync", guarded(ctx, sync));
+    router.add(http::Verb::get, "/jobs/{job_id}/results", guarded(ctx, results));
+    router.add(http::Verb::delete_, "/jobs/{job_id}/candidates/{cv_id}", guarded(ctx, erase));
+
+    if (policy.cors_enabled()) {
+        const std::pair<const char*, const char*> preflights[] = {
+            {"/jobs/submit", "POST"},
+            {"/jobs/{job_id}/add-cvs", "POST"},
+            {"/jobs/{job_id}/status", "GET"},
+            {"/jobs/{job_id}/sync", "POST"},
+            {"/jobs/{job_id}/results", "GET"},
+            {"/jobs/{job_id}/candidates/{cv_id}", "DELETE"},
+        };
+        for (const auto& [path, methods] : preflights) {
+            router.add(http::Verb::options, path,
+                       [&policy, methods = std::string{methods}](http::Request& req) -> awaitable<http::Response> {
+                           co_return policy.preflight(req, methods);
+                       });
+        }
+    }
+}
+
+}  // namespace cvgate::api

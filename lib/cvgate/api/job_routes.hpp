@@ -1,0 +1,21 @@
+#pragma once
+// The job endpoints of CONTRACT.md: parse and validate the request, call the domain, map the
+// outcome. No business rule lives here.
+
+#include <cvgate/api/access_policy.hpp>
+#include <cvgate/http/form.hpp>
+#include <cvgate/http/router.hpp>
+#include <cvgate/jobs/intake.hpp>
+#include <cvgate/jobs/ports.hpp>
+
+namespace cvgate::api {
+
+struct JobRoutesConfig {
+    jobs::Limits limits;
+    http::FormLimits form;
+};
+
+// `ports` and `policy` must outlive the router.
+void add_job_routes(http::Router& router, jobs::Ports ports, JobRoutesConfig config, const AccessPolicy& policy);
+
+}  // namespace cvgate::api

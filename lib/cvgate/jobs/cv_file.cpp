@@ -1,0 +1,137 @@
+#include <cvgate/jobs/cv_file.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace cvgate::jobs {
+namespace {
+
+constexpr std::string_view pdf_magic = "%PDF-";
+constexpr std::string_view zip_magic{"PK\x03\x04", 4};
+constexpr std::string_view docx_marker = "word/document.xml";
+
+// Length of the valid UTF-8 sequence at the start of `s`, or 0.
+std::size_t utf8_length(std::string_view s) {
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    std::size_t len;
+    std::uint32_t cp;
+    if (b0 < 0x80) return 1;
+    if ((b0 & 0xe0) == 0xc0) { len = 2; cp = b0 & 0x1f; }
+    else if ((b0 & 0xf0) == 0xe0) { len = 3; cp = b0 & 0x0f; }
+    else if ((b0 & 0xf8) == 0xf0) { len = 4; cp = b0 & 0x07; }
+    else return 0;
+    if (s.size() < len) return 0;
+    for (std::size_t i = 1; i < len; ++i) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        if ((b & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (b & 0x3f);
+    }
+    static constexpr std::uint32_t min_for[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+std::string lower_extension(std::string_view name) {
+    auto dot = name.rfind('.');
+    if (dot == std::string_view::npos) return {};
+    std::string ext{name.substr(dot)};
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    return ext;
+}
+
+std::string human_size(std::uint64_t bytes) {
+    if (bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MB";
+    if (bytes % (1u << 10) == 0) return std::to_string(bytes >> 10) + " KB";
+    return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+std::string clean_filename(std::string_view raw) {
+    auto slash = raw.find_last_of("/\\");
+    if (slash != std::string_view::npos) raw.remove_prefix(slash + 1);
+    std::string out;
+    while (!raw.empty()) {
+        const std::size_t n = utf8_length(raw);
+        if (n == 0) {
+            raw.remove_prefix(1);  // invalid byte: dropped
+            continue;
+        }
+        const auto c = static_cast<unsigned char>(raw[0]);
+        const bool control = n == 1 && (c < 0x20 || c == 0x7f);
+        if (!control) {
+            if (out.size() + n > 255) break;
+            out.append(raw.substr(0, n));
+        }
+        raw.remove_prefix(n);
+    }
+    if (out == "." || out == "..") out.clear();
+    return out;
+}
+
+std::string_view extension_of(CvType type) noexcept { return type == CvType::pdf ? ".pdf" : ".docx"; }
+
+CvFileCheck::CvFileCheck(std::string_view filename, std::uint64_t max_size) : max_size_{max_size} {
+    const std::string ext = lower_extension(filename);
+    if (ext == ".pdf") type_ = CvType::pdf;
+    else if (ext == ".docx") type_ = CvType::docx;
+    else reject("Invalid file type '" + (ext.empty() ? std::string{"(none)"} : ext) + "'. Allowed: .pdf, .docx");
+}
+
+void CvFileCheck::reject(std::string reason) {
+    if (rejected_) return;
+    rejected_ = true;
+    reason_ = std::move(reason);
+}
+
+bool CvFileCheck::feed(std::string_view chunk) {
+    if (rejected_) return false;
+    size_ += chunk.size();
+    if (size_ > max_size_) {
+        reject("File exceeds the maximum size of " + human_size(max_size_));
+        return false;
+    }
+    if (head_.size() < 5) {
+        head_.append(chunk.substr(0, 5 - head_.size()));
+        const std::string_view magic = type_ == CvType::pdf ? pdf_magic : zip_magic;
+        const std::size_t n = std::min(head_.size(), magic.size());
+        if (std::string_view{head_}.substr(0, n) != magic.substr(0, n)) {
+            reject(std::string{"File content is not a valid "} + (type_ == CvType::pdf ? "PDF" : "DOCX") +
+                   " document");
+            return false;
+        }
+    }
+    if (type_ == CvType::docx && !saw_document_xml_) {
+        // ZIP keeps entry names uncompressed in local headers and the central directory;
+        // `tail_` holds the last bytes seen, for a name cut across two chunks.
+        const std::size_t keep = docx_marker.size() - 1;
+        std::string seam = tail_;
+        seam.append(chunk.substr(0, std::min(chunk.size(), keep)));
+        if (chunk.find(docx_marker) != std::string_view::npos ||
+            seam.find(docx_marker) != std::string::npos) {
+            saw_document_xml_ = true;
+        } else if (chunk.size() >= keep) {
+            tail_.assign(chunk.substr(chunk.size() - keep));
+        } else {
+            tail_.append(chunk);
+            if (tail_.size() > keep) tail_.erase(0, tail_.size() - keep);
+        }
+    }
+    return true;
+}
+
+std::optional<CvType> CvFileCheck::finish() {
+    if (!rejected_) {
+        if (size_ == 0) reject("File is empty");
+        else if (head_.size() < (type_ == CvType::pdf ? pdf_magic.size() : zip_magic.size()))
+            reject(std::string{"File content is not a valid "} + (type_ == CvType::pdf ? "PDF" : "DOCX") +
+                   " document");
+        else if (type_ == CvType::docx && !saw_document_xml_)
+            reject("File content is not a valid DOCX document (no word/document.xml)");
+    }
+    if (rejected_) return std::nullopt;
+    return type_;
+}
+
+}  // namespace cvgate::jobs

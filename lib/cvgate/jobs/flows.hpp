@@ -1,0 +1,54 @@
+#pragma once
+// The gateway's flows, each one coroutine that reads like CONTRACT.md's numbered steps,
+// rollbacks included, written against the ports only.
+
+#include <cvgate/jobs/intake.hpp>
+#include <cvgate/jobs/model.hpp>
+#include <cvgate/jobs/ports.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <vector>
+
+namespace cvgate::jobs {
+
+struct Accepted {
+    std::string job_id;
+    std::vector<CvFile> cvs;
+    std::vector<SkippedFile> skipped;
+    bool resumed = false;  // add-cvs: the hot document was re-created from cold storage
+};
+
+// POST /jobs/submit, after the form was read: disk -> hot storage -> queue, with rollback.
+Task<Accepted> submit(Ports ports, const Limits& limits, Intake& intake, std::string correlation_id);
+
+// POST /jobs/{job_id}/add-cvs: more CVs for a job in hot or cold storage.
+Task<Accepted> add_cvs(Ports ports, const Limits& limits, std::string job_id, Intake& intake,
+                       std::string correlation_id);
+
+// GET /jobs/{job_id}/status: the hot document as stored.
+Task<boost::json::object> job_status(Ports ports, std::string job_id);
+
+struct Synced {
+    std::size_t synced_cvs = 0;
+    boost::json::object job;         // as GET results
+    bool already_synced = false;     // a retried sync: the job was in cold storage only
+    bool cleanup_failed = false;     // the hot document could not be deleted
+    bool hot_kept = false;           // the results worker appended meanwhile: kept for the next sync
+};
+
+// POST /jobs/{job_id}/sync: hot -> cold, incremental and idempotent, then clean-up.
+Task<Synced> sync_job(Ports ports, std::string job_id);
+
+// GET /jobs/{job_id}/results.
+Task<boost::json::object> job_results(Ports ports, std::string job_id);
+
+struct Erased {
+    std::string candidate_name;
+};
+
+// DELETE /jobs/{job_id}/candidates/{cv_id}: everywhere cvgate can reach.
+Task<Erased> erase_candidate(Ports ports, std::string job_id, std::string cv_id);
+
+}  // namespace cvgate::jobs

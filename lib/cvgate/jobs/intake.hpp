@@ -1,0 +1,67 @@
+#pragma once
+// One upload form (submit or add-cvs) as it streams in: fields kept, each file part checked
+// on the fly and, while it passes, written straight to a staged file on the volume.
+
+#include <cvgate/jobs/cv_file.hpp>
+#include <cvgate/jobs/model.hpp>
+#include <cvgate/jobs/ports.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cvgate::jobs {
+
+struct Limits {
+    std::uint64_t max_file_size = 10ull << 20;
+    std::size_t max_files = 50;
+    std::size_t jd_min_length = 50;
+    std::size_t jd_max_length = 10000;
+};
+
+class Intake {
+public:
+    struct Accepted {
+        std::unique_ptr<StagedFile> file;
+        std::string original_filename;
+        CvType type;
+    };
+
+    Intake(UploadStore& uploads, const Limits& limits) : uploads_{uploads}, limits_{limits} {}
+
+    Task<void> field(std::string_view name, std::string value);
+    Task<void> file_begin(std::string_view raw_filename);
+    Task<void> file_data(std::string_view chunk);
+    Task<void> file_end();
+
+    std::vector<Accepted>& accepted() noexcept { return accepted_; }
+    std::size_t accepted_count() const noexcept { return accepted_.size(); }
+    const std::vector<SkippedFile>& skipped() const noexcept { return skipped_; }
+    std::size_t files_uploaded() const noexcept { return uploaded_; }
+    const std::optional<std::string>& jd_text() const noexcept { return jd_text_; }
+    const std::optional<std::string>& use_delay() const noexcept { return use_delay_; }
+
+private:
+    UploadStore& uploads_;
+    Limits limits_;
+    std::vector<Accepted> accepted_;
+    std::vector<SkippedFile> skipped_;
+    std::size_t uploaded_ = 0;
+    std::optional<std::string> jd_text_;
+    std::optional<std::string> use_delay_;
+    // the file part being received
+    std::optional<CvFileCheck> check_;
+    std::unique_ptr<StagedFile> staged_;
+    std::string filename_;
+};
+
+// The validated form: jd_text trimmed, use_delay parsed. Throws Error(invalid_form) (422).
+struct Form {
+    std::string jd_text;
+    bool use_delay = true;
+};
+Form validate_form(const Intake& intake, const Limits& limits);
+
+}  // namespace cvgate::jobs

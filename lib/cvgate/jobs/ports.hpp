@@ -1,0 +1,148 @@
+#pragma once
+// What the domain needs from the outside world, as interfaces whose operations are
+// coroutines: the hot store (MongoDB), the cold store (PostgreSQL), the job queue (RabbitMQ)
+// and the upload volume. Adapters implement them on the real clients; unit tests on memory.
+// Every operation throws clients::ClientError (or another exception) on failure.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cvgate::jobs {
+
+template <typename T>
+using Task = boost::asio::awaitable<T>;
+
+// The version of a hot document that a sync read: it is deleted only if still the same.
+struct HotVersion {
+    std::string status;
+    std::size_t results = 0;
+    std::size_t errors = 0;
+};
+
+class HotStore {
+public:
+    virtual ~HotStore() = default;
+    virtual Task<void> insert(const boost::json::object& document) = 0;
+    virtual Task<std::optional<boost::json::object>> find(std::string_view job_id) = 0;
+    virtual Task<bool> remove(std::string_view job_id) = 0;
+    virtual Task<bool> remove_if_unchanged(std::string_view job_id, const HotVersion& version) = 0;
+    // `$inc expected_files` by `added` and set status `pending`; the document as it was, or
+    // nullopt when there is none.
+    virtual Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added) = 0;
+    // Undoes reopen(): `$inc` back and restore the old status.
+    virtual Task<void> undo_reopen(std::string_view job_id, std::int64_t added, std::string_view old_status) = 0;
+    // Pulls the cv's entries from `results` and `errors`; the document as it was before, or
+    // nullopt when no entry of that cv was there.
+    virtual Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
+                                                                     std::string_view cv_id) = 0;
+    virtual Task<void> ping() = 0;
+};
+
+// A job as cold storage has it.
+struct ColdJob {
+    std::string id;
+    std::string correlation_id;
+    std::string jd_text;
+    std::string status;
+    std::int64_t total_cvs = 0;
+    std::int64_t successful_cvs = 0;
+    std::int64_t failed_cvs = 0;
+    std::string created_at;
+    std::string completed_at;
+    std::int64_t next_cv_index = 0;  // one past the highest cv index ever stored for the job
+};
+
+// What one sync moves from a complete hot document into cold storage.
+struct SyncBatch {
+    std::string job_id;
+    std::string correlation_id;
+    std::string jd_text;
+    std::string created_at;
+    boost::json::array results;  // analysis documents, each with a cv_id
+    boost::json::array errors;   // {"cv_id", "filename", "error"}
+};
+
+class ColdStore {
+public:
+    virtual ~ColdStore() = default;
+    virtual Task<std::optional<ColdJob>> find(std::string_view job_id) = 0;
+    // In one transaction: create the job row if absent, insert only the CVs not stored yet
+    // (unique (job_id, cv_id), ON CONFLICT DO NOTHING), recompute the totals. Returns how many
+    // CVs (successful or failed) this call inserted.
+    virtual Task<std::size_t> sync(const SyncBatch& batch) = 0;
+    // `GET /jobs/{id}/results`: the job with its successful analyses, best score first.
+    virtual Task<std::optional<boost::json::object>> results(std::string_view job_id) = 0;
+    // Deletes the candidate and updates the totals; its candidate name (maybe empty), or
+    // nullopt when cold storage does not have it.
+    virtual Task<std::optional<std::string>> remove_candidate(std::string_view job_id,
+                                                              std::string_view cv_id) = 0;
+    virtual Task<void> ping() = 0;
+};
+
+class JobQueue {
+public:
+    virtual ~JobQueue() = default;
+    // Publishes the job message and returns once the broker confirmed it.
+    virtual Task<void> publish(const boost::json::object& message, std::string_view correlation_id) = 0;
+    virtual Task<void> ping() = 0;
+};
+
+// A file being received, under a temporary name outside any job directory, so the parser
+// never sees it. Dropping it without place() removes it.
+class StagedFile {
+public:
+    virtual ~StagedFile() = default;
+    virtual Task<void> write(std::string_view chunk) = 0;
+};
+
+struct Placement {
+    StagedFile* file;
+    std::string name;  // final name inside the job directory: `{cv_id}{ext}`
+};
+
+class UploadStore {
+public:
+    virtual ~UploadStore() = default;
+    virtual Task<std::unique_ptr<StagedFile>> stage() = 0;
+    // Moves staged files to their final names in the job's directory (never replacing a
+    // file), flushes files and directory to disk; the absolute paths, in order.
+    virtual Task<std::vector<std::string>> place(std::string_view job_id, std::vector<Placement> files) = 0;
+    virtual Task<void> remove(std::string_view job_id, std::vector<std::string> names) = 0;
+    virtual Task<void> remove_job(std::string_view job_id) = 0;
+    // Removes `{cv_id}.*` of the job; how many files went.
+    virtual Task<std::size_t> remove_cv(std::string_view job_id, std::string_view cv_id) = 0;
+    // One past the highest cv index among the job's files (0 when none).
+    virtual Task<std::int64_t> next_cv_index(std::string_view job_id) = 0;
+    virtual Task<void> check_writable() = 0;
+};
+
+// Told of what the flows do that an operator wants to see (logs, metrics). Rollbacks are
+// best effort: a failed rollback step is reported here, never thrown over the original error.
+class Observer {
+public:
+    virtual ~Observer() = default;
+    virtual void rollback(std::string_view /*flow*/, std::string_view /*stage*/, std::string_view /*job_id*/,
+                          std::string_view /*cause*/) {}
+    virtual void rollback_failed(std::string_view /*flow*/, std::string_view /*step*/,
+                                 std::string_view /*job_id*/, std::string_view /*error*/) {}
+    virtual void cleanup_failed(std::string_view /*job_id*/, std::string_view /*error*/) {}
+};
+
+struct Ports {
+    HotStore& hot;
+    ColdStore& cold;
+    JobQueue& queue;
+    UploadStore& uploads;
+    Observer& observer;
+};
+
+}  // namespace cvgate::jobs

@@ -193,11 +193,18 @@ service_port_keys() {
 main_port_key() { local k; read -r k _ <<<"$(service_port_keys "$1")"; echo "$k"; }
 
 # Port precedence: environment variable, then recorded port, then a new free port.
+# Variables exported by another stack's env file (its CVGATE_STACK_DIR differs from
+# ours) are ignored: they would point this stack at that one's ports.
 assign_ports() {
-    local svc k missing=() new
+    local svc k missing=() new use_env=1
+    if [[ -n ${CVGATE_STACK_DIR:-} && $(realpath -m "$CVGATE_STACK_DIR") != "$STACK_DIR" ]]; then
+        use_env=0
+        [[ -z ${PG_PORT:-}${AMQP_PORT:-}${AMQP_DIST_PORT:-}${MONGO_PORT:-} ]] ||
+            log "ignoring any PG_PORT/AMQP_PORT/AMQP_DIST_PORT/MONGO_PORT: they come with CVGATE_STACK_DIR=$CVGATE_STACK_DIR, not this stack"
+    fi
     for svc in "$@"; do
         for k in $(service_port_keys "$svc"); do
-            if [[ -n ${!k:-} ]]; then
+            if ((use_env)) && [[ -n ${!k:-} ]]; then
                 [[ ${!k} =~ ^[0-9]+$ ]] || die "$k=${!k} is not a port number"
                 PORT[$k]=${!k}
             elif [[ -z ${PORT[$k]:-} ]]; then
@@ -241,8 +248,8 @@ write_env() {
 owned_pid() {
     local pid=$1
     [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-    cat "/proc/$pid/cmdline" "/proc/$pid/environ" 2>/dev/null | tr '\0' '\n' |
-        grep -qF -- "$STACK_DIR/"
+    tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qF -- "$STACK_DIR/" ||
+        tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF -- "RABBITMQ_PID_FILE=$STACK_DIR/rabbitmq/pid"
 }
 
 # Prints the recorded pid of a service if that process is alive and ours.
@@ -333,7 +340,14 @@ rabbit_env() {
     RABBITMQ_NODENAME=$(rabbit_node)
 }
 
-rabbitmqctl_() { as_rabbitmq "$RMQ_BIN/rabbitmqctl" -n "$(rabbit_node)" "$@"; }
+rabbitmqctl_() { timeout $((TIMEOUT + 10)) "${AS_RABBITMQ[@]}" "$RMQ_BIN/rabbitmqctl" -n "$(rabbit_node)" "$@"; }
+
+# Shows the log, stops the half-started node (its whole process group), fails.
+rabbit_abort() { # launcher-pid message
+    tail_log "$STACK_DIR/rabbitmq/out.log"
+    kill -- "-$1" 2>/dev/null || true
+    die "rabbitmq: $2"
+}
 
 start_rabbitmq() {
     local d=$STACK_DIR/rabbitmq launcher deadline
@@ -352,15 +366,13 @@ start_rabbitmq() {
     # The AMQP listener opens last in the boot sequence; until then watch for a crash.
     deadline=$((SECONDS + TIMEOUT))
     until port_open "${PORT[AMQP_PORT]}"; do
-        kill -0 "$launcher" 2>/dev/null ||
-            { tail_log "$d/out.log"; die "rabbitmq: server exited during start-up"; }
-        ((SECONDS < deadline)) ||
-            { tail_log "$d/out.log"; kill -- "-$launcher" 2>/dev/null || true; die "rabbitmq: not listening after ${TIMEOUT} s"; }
+        kill -0 "$launcher" 2>/dev/null || rabbit_abort "$launcher" "server exited during start-up"
+        ((SECONDS < deadline)) || rabbit_abort "$launcher" "not listening after ${TIMEOUT} s"
         sleep 0.3
     done
     rabbitmqctl_ await_startup --timeout "$TIMEOUT" >/dev/null ||
-        { tail_log "$d/out.log"; die "rabbitmq: await_startup failed"; }
-    [[ -s $d/pid ]] || die "rabbitmq: no pid file $d/pid"
+        rabbit_abort "$launcher" "await_startup failed"
+    [[ -s $d/pid ]] || rabbit_abort "$launcher" "no pid file $d/pid"
     cp "$d/pid" "$STACK_DIR/rabbitmq.pid"
 }
 

@@ -40,6 +40,10 @@ done
 
 # --- Debian packages ------------------------------------------------------------------
 
+# The package names (libboost*1.81*, clang-14...) are Debian 12's.
+codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null || true)
+[[ $codename == bookworm ]] || log "warning: written for Debian 12 (bookworm), this is '${codename:-unknown}'"
+
 # Needed to run the gateway and its local stack (deploy/local/stack.sh).
 runtime_pkgs=(
     postgresql rabbitmq-server python3 curl ca-certificates nginx-light

@@ -32,7 +32,8 @@ MARKER=.cvgate-stack   # present in every directory this script manages
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+SELF=$(readlink -f "$0")
+usage() { sed -n '2,23p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 # Milliseconds since the epoch (EPOCHREALTIME's separator depends on the locale).
 now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((t / 1000)); }
@@ -556,7 +557,7 @@ main() {
             "cmd_$cmd" "$@"
             ;;
         env)
-            [[ -f $STACK_DIR/env ]] || die "no $STACK_DIR/env: run '$0 start' first"
+            [[ -f $STACK_DIR/env ]] || die "no $STACK_DIR/env: run '$SELF start' first"
             cat "$STACK_DIR/env"
             ;;
         destroy) cmd_destroy ;;

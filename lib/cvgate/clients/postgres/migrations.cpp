@@ -1,0 +1,96 @@
+#include <cvgate/clients/postgres/migrations.hpp>
+
+#include <cvgate/clients/postgres/impl/errors.hpp>
+#include <cvgate/clients/postgres/transaction.hpp>
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+namespace cvgate::clients::postgres {
+namespace {
+
+// CONTRACT.md, "Cold-storage schema". Plain CREATE (no IF NOT EXISTS): a database that
+// already has other tables by these names (the old gateway's) fails loudly instead of
+// being silently adopted.
+constexpr std::string_view v1_cold_storage = R"sql(
+CREATE TABLE jobs (
+    id             text PRIMARY KEY,
+    correlation_id text,
+    jd_text        text NOT NULL,
+    status         text NOT NULL,
+    total_cvs      integer NOT NULL DEFAULT 0,
+    successful_cvs integer NOT NULL DEFAULT 0,
+    failed_cvs     integer NOT NULL DEFAULT 0,
+    created_at     timestamp,
+    completed_at   timestamp
+);
+CREATE TABLE cv_analyses (
+    id                bigserial PRIMARY KEY,
+    job_id            text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    cv_id             text NOT NULL,
+    original_filename text,
+    candidate_name    text,
+    match_score       double precision,
+    recommendation    text,
+    email             text,
+    phone             text,
+    analysis          jsonb NOT NULL,
+    analyzed_at       timestamp NOT NULL DEFAULT now(),
+    UNIQUE (job_id, cv_id)
+);
+CREATE INDEX ix_cv_analyses_job_id ON cv_analyses (job_id);
+CREATE INDEX ix_cv_analyses_match_score ON cv_analyses (match_score);
+CREATE INDEX ix_cv_analyses_recommendation ON cv_analyses (recommendation);
+)sql";
+
+constexpr std::array<Migration, 1> history{{
+    {1, v1_cold_storage},
+}};
+
+}  // namespace
+
+std::span<const Migration> cold_storage_migrations() noexcept { return history; }
+
+int migrate(Connection& conn, std::span<const Migration> migrations, Deadline deadline) {
+    for (std::size_t i = 1; i < migrations.size(); ++i)
+        if (migrations[i].version <= migrations[i - 1].version)
+            throw impl::error(ErrorKind::rejected, "migrations are not in strictly increasing version order");
+
+    const Params key{param(migration_lock_key)};
+    conn.query("SELECT pg_advisory_lock($1::bigint)", key, deadline);
+    // On any failure the session is closed rather than unlocked: the server then releases
+    // the lock whatever state the session was left in.
+    try {
+        conn.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY,"
+            " applied_at timestamptz NOT NULL DEFAULT now())",
+            {}, deadline);
+        std::set<int> applied;
+        const Result rows = conn.query("SELECT version FROM schema_migrations", {}, deadline);
+        for (int r = 0; r < rows.rows(); ++r) applied.insert(rows.get<int>(r, 0));
+
+        for (const Migration& m : migrations) {
+            if (applied.count(m.version)) continue;
+            Transaction tx{conn, deadline};
+            conn.execute_script(std::string{m.sql}, deadline);
+            tx.query("INSERT INTO schema_migrations (version) VALUES ($1)", {param(m.version)});
+            tx.commit();
+            applied.insert(m.version);
+        }
+        conn.query("SELECT pg_advisory_unlock($1::bigint)", key, deadline);
+        return applied.empty() ? 0 : *applied.rbegin();
+    } catch (...) {
+        conn.close();
+        throw;
+    }
+}
+
+boost::asio::awaitable<int> migrate(Pool& pool, std::chrono::milliseconds timeout) {
+    co_return co_await pool.with_connection(
+        [](Connection& conn, Deadline deadline) { return migrate(conn, cold_storage_migrations(), deadline); },
+        timeout);
+}
+
+}  // namespace cvgate::clients::postgres

@@ -1,0 +1,76 @@
+#include <cvgate/clients/postgres/pool.hpp>
+
+#include <cvgate/clients/postgres/impl/errors.hpp>
+#include <cvgate/clients/postgres/impl/pool_core.hpp>
+#include <cvgate/exec/offload.hpp>
+
+#include <boost/asio/use_awaitable.hpp>
+
+namespace cvgate::clients::postgres {
+namespace {
+
+std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+// A URL that does not parse fails start-up rather than the first request.
+PoolOptions checked(PoolOptions options) {
+    impl::password_of(options.connection.url);
+    return options;
+}
+
+}  // namespace
+
+Pool::Pool(exec::BlockingPool& blocking, PoolOptions options)
+    : core_{std::make_shared<impl::PoolCore>(blocking.executor(), checked(std::move(options)))} {}
+
+Pool::~Pool() = default;
+
+const PoolOptions& Pool::options() const noexcept { return core_->options(); }
+
+Pool::Stats Pool::stats() const { return core_->stats(); }
+
+boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::milliseconds timeout, Work work,
+                                       Ownership ownership) {
+    const Deadline deadline = Clock::now() + timeout;
+    impl::Lease lease = core_->try_acquire();
+    if (!lease) lease = co_await core_->async_acquire(deadline, boost::asio::use_awaitable);
+    if (!lease) {
+        throw impl::error(ErrorKind::timeout, std::string{what} + ": no free connection within " + ms_text(timeout) +
+                                                  " (pool of " + std::to_string(options().size) + ")");
+    }
+    auto job = [lease = std::move(lease), work = std::move(work), deadline]() mutable { lease.run(work, deadline); };
+    if (ownership == Ownership::borrowed) {
+        co_await exec::offload(core_->blocking(), std::move(job));
+        co_return;
+    }
+    try {
+        co_await exec::offload(core_->blocking(), std::move(job), deadline);
+    } catch (const exec::DeadlineExceeded&) {
+        throw impl::error(ErrorKind::timeout, std::string{what} + " did not complete within " + ms_text(timeout));
+    }
+}
+
+boost::asio::awaitable<Result> Pool::query(std::string sql, Params params) {
+    co_return co_await query(std::move(sql), std::move(params), options().default_timeout);
+}
+
+boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::chrono::milliseconds timeout) {
+    // Owned by the work, which may outlive this frame when the deadline abandons it.
+    struct Statement {
+        std::string sql;
+        Params params;
+        Result result;
+    };
+    auto statement = std::make_shared<Statement>(Statement{std::move(sql), std::move(params), {}});
+    co_await run("query", timeout,
+                 [statement](Connection& conn, Deadline deadline) {
+                     statement->result = conn.query(statement->sql, statement->params, deadline);
+                 },
+                 Ownership::owned);
+    co_return std::move(statement->result);
+}
+
+boost::asio::awaitable<void> Pool::ping() {
+    co_await query("SELECT 1", {}, options().ping_timeout);
+}
+
+}  // namespace cvgate::clients::postgres

@@ -20,7 +20,9 @@
 #                                  ${CVGATE_CACHE:-$HOME/.cache/cvgate}/bin/ferretdb)
 #
 # Writes $STACK_DIR/env (export DATABASE_URL, MONGO_URL, RABBITMQ_URL, the ports...),
-# $STACK_DIR/ports (ports, reused by later starts) and $STACK_DIR/<name>.pid.
+# $STACK_DIR/ports (ports, reused by later starts) and $STACK_DIR/<name>.pid.  Server data
+# and logs go to $STACK_DIR/<name>/, or to /tmp/cvgate-servers-<hash>/<name>/ when the
+# postgres/rabbitmq users cannot reach STACK_DIR (e.g. below /root).
 set -euo pipefail
 
 ALL_SERVICES=(postgres rabbitmq mongo)
@@ -33,7 +35,7 @@ log() { printf 'stack: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 SELF=$(readlink -f "$0")
-usage() { sed -n '2,23p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 # Milliseconds since the epoch (EPOCHREALTIME's separator depends on the locale).
 now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((t / 1000)); }
@@ -146,7 +148,26 @@ ferretdb_bin() {
 
 # --- state directory, ports, pids -------------------------------------------------------
 
-# Makes STACK_DIR (absolute, traversable by the postgres and rabbitmq users).
+# The servers' own files (data, logs) live in SERVERS_DIR: STACK_DIR itself, unless the
+# postgres or rabbitmq user cannot reach it (a STACK_DIR below /root, which is 0700, e.g.
+# a build tree there): then /tmp/cvgate-servers-<hash of STACK_DIR>.  The choice is
+# recorded in $STACK_DIR/servers-dir so that restarts find the same data.
+SERVERS_DIR=
+
+reachable_by_servers() {
+    local u
+    [[ $EUID -eq 0 ]] || return 0
+    for u in postgres rabbitmq; do
+        runuser -u "$u" -- test -x "$1" 2>/dev/null || return 1
+    done
+}
+
+load_servers_dir() {
+    SERVERS_DIR=$STACK_DIR
+    if [[ -f $STACK_DIR/servers-dir ]]; then SERVERS_DIR=$(<"$STACK_DIR/servers-dir"); fi
+}
+
+# Makes STACK_DIR (absolute) and SERVERS_DIR.
 init_stack_dir() {
     mkdir -p "$STACK_DIR"
     STACK_DIR=$(cd "$STACK_DIR" && pwd -P)
@@ -154,15 +175,26 @@ init_stack_dir() {
         [[ -z $(ls -A "$STACK_DIR") ]] || die "$STACK_DIR is not empty and was not made by stack.sh"
         touch "$STACK_DIR/$MARKER"
     fi
-    if [[ $EUID -eq 0 ]]; then
-        chmod 755 "$STACK_DIR"
-        local u
-        for u in postgres rabbitmq; do
-            runuser -u "$u" -- test -x "$STACK_DIR" ||
-                die "user $u cannot reach $STACK_DIR (a parent directory is not traversable, e.g. /root is 0700): use a STACK_DIR under /tmp"
-        done
+    [[ $EUID -ne 0 ]] || chmod 755 "$STACK_DIR"
+    if [[ ! -f $STACK_DIR/servers-dir ]]; then
+        SERVERS_DIR=$STACK_DIR
+        if ! reachable_by_servers "$STACK_DIR"; then
+            SERVERS_DIR=/tmp/cvgate-servers-$(stack_hash)
+            log "the postgres/rabbitmq users cannot reach $STACK_DIR: server files go to $SERVERS_DIR"
+        fi
+        echo "$SERVERS_DIR" >"$STACK_DIR/servers-dir"
     fi
+    load_servers_dir
+    if [[ $SERVERS_DIR != "$STACK_DIR" ]]; then
+        mkdir -p "$SERVERS_DIR"
+        touch "$SERVERS_DIR/$MARKER"
+        [[ $EUID -ne 0 ]] || chmod 755 "$SERVERS_DIR"
+    fi
+    reachable_by_servers "$SERVERS_DIR" ||
+        die "the postgres/rabbitmq users cannot reach $SERVERS_DIR (is a parent directory not traversable?)"
 }
+
+stack_hash() { printf '%s' "$STACK_DIR" | md5sum | cut -c1-10; }
 
 declare -A PORT=()
 PORT_KEYS=(PG_PORT AMQP_PORT AMQP_DIST_PORT MONGO_PORT)
@@ -194,14 +226,14 @@ service_port_keys() {
 main_port_key() { local k; read -r k _ <<<"$(service_port_keys "$1")"; echo "$k"; }
 
 # Port precedence: environment variable, then recorded port, then a new free port.
-# Variables exported by another stack's env file (its CVGATE_STACK_DIR differs from
-# ours) are ignored: they would point this stack at that one's ports.
+# Variables exported by another stack's env file (it sets CVGATE_STACK_ENV to its
+# directory) are ignored: they would point this stack at that one's ports.
 assign_ports() {
     local svc k missing=() new use_env=1
-    if [[ -n ${CVGATE_STACK_DIR:-} && $(realpath -m "$CVGATE_STACK_DIR") != "$STACK_DIR" ]]; then
+    if [[ -n ${CVGATE_STACK_ENV:-} && $CVGATE_STACK_ENV != "$STACK_DIR" ]]; then
         use_env=0
         [[ -z ${PG_PORT:-}${AMQP_PORT:-}${AMQP_DIST_PORT:-}${MONGO_PORT:-} ]] ||
-            log "ignoring any PG_PORT/AMQP_PORT/AMQP_DIST_PORT/MONGO_PORT: they come with CVGATE_STACK_DIR=$CVGATE_STACK_DIR, not this stack"
+            log "ignoring PG_PORT/AMQP_PORT/AMQP_DIST_PORT/MONGO_PORT: they come from $CVGATE_STACK_ENV/env (CVGATE_STACK_ENV), not this stack"
     fi
     for svc in "$@"; do
         for k in $(service_port_keys "$svc"); do
@@ -223,7 +255,9 @@ write_env() {
     local f=$STACK_DIR/env
     {
         echo "# written by deploy/local/stack.sh; source it: . $f"
+        # One variable per line: simple parsers (the C++ test fixture's) read them too.
         echo "export CVGATE_STACK_DIR=$STACK_DIR"
+        echo "export CVGATE_STACK_ENV=$STACK_DIR"
         if [[ -n ${PORT[PG_PORT]:-} ]]; then
             echo "export PG_PORT=${PORT[PG_PORT]}"
             echo "export DATABASE_URL=postgresql://postgres@127.0.0.1:${PORT[PG_PORT]}/kandidate"
@@ -244,13 +278,13 @@ write_env() {
 }
 
 # A pid counts as ours only if that process's command line or environment (RabbitMQ's
-# beam gets its paths from RABBITMQ_* variables) names our STACK_DIR: a stale pid file
+# beam gets its paths from RABBITMQ_* variables) names our SERVERS_DIR: a stale pid file
 # never makes us signal someone else's process.
 owned_pid() {
     local pid=$1
     [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-    tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qF -- "$STACK_DIR/" ||
-        tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF -- "RABBITMQ_PID_FILE=$STACK_DIR/rabbitmq/pid"
+    tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qF -- "$SERVERS_DIR/" ||
+        tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF -- "RABBITMQ_PID_FILE=$SERVERS_DIR/rabbitmq/pid"
 }
 
 # Prints the recorded pid of a service if that process is alive and ours.
@@ -280,7 +314,7 @@ ensure_port_free() { # key service
 # --- PostgreSQL -------------------------------------------------------------------------
 
 start_postgres() {
-    local d=$STACK_DIR/postgres bin port=${PORT[PG_PORT]}
+    local d=$SERVERS_DIR/postgres bin port=${PORT[PG_PORT]}
     bin=$(pg_bindir)
     mkdir -p "$d"
     [[ $EUID -ne 0 ]] || chown postgres: "$d"
@@ -308,7 +342,7 @@ start_postgres() {
 }
 
 stop_postgres() {
-    local d=$STACK_DIR/postgres bin pid
+    local d=$SERVERS_DIR/postgres bin pid
     pid=$(running_pid postgres) || return 0
     bin=$(pg_bindir)
     if ! as_postgres "$bin/pg_ctl" -D "$d/data" -m fast -w -t "$TIMEOUT" stop >/dev/null; then
@@ -322,13 +356,13 @@ stop_postgres() {
 
 # Node name unique per STACK_DIR (several stacks share one epmd).
 rabbit_node() {
-    echo "cvgate-$(printf '%s' "$STACK_DIR" | md5sum | cut -c1-10)@localhost"
+    echo "cvgate-$(stack_hash)@localhost"
 }
 
 # Every path moved out of /var and /etc: the Debian defaults are not writable by a
 # second instance (feature_flags, log file) and /etc/rabbitmq/*.conf could change ports.
 rabbit_env() {
-    local d=$STACK_DIR/rabbitmq
+    local d=$SERVERS_DIR/rabbitmq
     export RABBITMQ_NODENAME RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
         RABBITMQ_NODE_PORT=${PORT[AMQP_PORT]} RABBITMQ_DIST_PORT=${PORT[AMQP_DIST_PORT]} \
         RABBITMQ_MNESIA_BASE=$d/mnesia RABBITMQ_LOG_BASE=$d/log RABBITMQ_PID_FILE=$d/pid \
@@ -345,13 +379,13 @@ rabbitmqctl_() { timeout $((TIMEOUT + 10)) "${AS_RABBITMQ[@]}" "$RMQ_BIN/rabbitm
 
 # Shows the log, stops the half-started node (its whole process group), fails.
 rabbit_abort() { # launcher-pid message
-    tail_log "$STACK_DIR/rabbitmq/out.log"
+    tail_log "$SERVERS_DIR/rabbitmq/out.log"
     kill -- "-$1" 2>/dev/null || true
     die "rabbitmq: $2"
 }
 
 start_rabbitmq() {
-    local d=$STACK_DIR/rabbitmq launcher deadline
+    local d=$SERVERS_DIR/rabbitmq launcher deadline
     mkdir -p "$d/mnesia" "$d/log"
     [[ -f $d/enabled_plugins ]] || echo '[].' >"$d/enabled_plugins"
     [[ -f $d/rabbitmq.conf ]] || echo '# cvgate local stack: defaults' >"$d/rabbitmq.conf"
@@ -391,7 +425,7 @@ stop_rabbitmq() {
 # --- MongoDB wire server (mongod or FerretDB) -------------------------------------------
 
 start_mongo() {
-    local d=$STACK_DIR/mongo port=${PORT[MONGO_PORT]} pid deadline
+    local d=$SERVERS_DIR/mongo port=${PORT[MONGO_PORT]} pid deadline
     mkdir -p "$d/data"
     ensure_port_free MONGO_PORT mongo
     if [[ $(mongo_server) == mongod ]]; then
@@ -506,6 +540,7 @@ cmd_stop() {
     local failed=()
     [[ -e $STACK_DIR/$MARKER ]] || return 0
     STACK_DIR=$(cd "$STACK_DIR" && pwd -P)
+    load_servers_dir
     lock
     load_ports
     mapfile -t failed < <(run_parallel full_stop "$@")
@@ -519,8 +554,10 @@ cmd_status() {
         return 3
     fi
     STACK_DIR=$(cd "$STACK_DIR" && pwd -P)
+    load_servers_dir
     load_ports
     echo "stack: $STACK_DIR"
+    [[ $SERVERS_DIR == "$STACK_DIR" ]] || echo "servers' files: $SERVERS_DIR"
     for svc in "$@"; do
         k=$(main_port_key "$svc")
         if pid=$(running_pid "$svc"); then
@@ -537,6 +574,11 @@ cmd_destroy() {
     [[ -e $STACK_DIR ]] || return 0
     [[ -e $STACK_DIR/$MARKER ]] || die "$STACK_DIR was not made by stack.sh: not deleting it"
     cmd_stop "${ALL_SERVICES[@]}"
+    load_servers_dir
+    if [[ $SERVERS_DIR != "$STACK_DIR" && -e $SERVERS_DIR/$MARKER ]]; then
+        rm -rf "$SERVERS_DIR"
+        log "deleted $SERVERS_DIR"
+    fi
     rm -rf "$STACK_DIR"
     log "deleted $STACK_DIR"
 }

@@ -56,7 +56,7 @@ public:
     }
 
     jobs::Task<void> write(std::string_view chunk) override {
-        co_await exec::offload(pool_.executor(), [fd = fd_, chunk] {
+        auto work = [fd = fd_, chunk] {
             std::string_view rest = chunk;
             while (!rest.empty()) {
                 const ssize_t n = ::write(fd, rest.data(), rest.size());
@@ -64,7 +64,8 @@ public:
                 if (n < 0) fail("write", errno);
                 rest.remove_prefix(static_cast<std::size_t>(n));
             }
-        });
+        };
+        co_await exec::offload(pool_.executor(), std::move(work));
     }
 
     // On the blocking pool: flush, close, and move to `target` without replacing anything.
@@ -108,11 +109,12 @@ std::string UploadVolume::job_dir(std::string_view job_id) const {
 
 jobs::Task<std::unique_ptr<jobs::StagedFile>> UploadVolume::stage() {
     std::string path = incoming_ + "/" + ids::uuid_v4() + ".part";
-    const int fd = co_await exec::offload(pool_.executor(), [path] {
+    auto work = [path] {
         const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0) fail("create staged file", errno);
         return fd;
-    });
+    };
+    const int fd = co_await exec::offload(pool_.executor(), std::move(work));
     co_return std::make_unique<VolumeFile>(fd, std::move(path), pool_);
 }
 
@@ -120,7 +122,7 @@ jobs::Task<std::vector<std::string>> UploadVolume::place(std::string_view job_id
                                                          std::vector<jobs::Placement> files) {
     const std::string dir = job_dir(job_id);
     for (const auto& f : files) require_safe_name(f.name);
-    co_return co_await exec::offload(pool_.executor(), [dir, root = root_, files = std::move(files)] {
+    auto work = [dir, root = root_, files = std::move(files)] {
         bool created = ::mkdir(dir.c_str(), 0755) == 0;
         if (!created && errno != EEXIST) fail("create job directory", errno);
         std::vector<std::string> paths;
@@ -132,34 +134,37 @@ jobs::Task<std::vector<std::string>> UploadVolume::place(std::string_view job_id
         fsync_path(dir);
         if (created) fsync_path(root);
         return paths;
-    });
+    };
+    co_return co_await exec::offload(pool_.executor(), std::move(work));
 }
 
 jobs::Task<void> UploadVolume::remove(std::string_view job_id, std::vector<std::string> names) {
     const std::string dir = job_dir(job_id);
     for (const auto& n : names) require_safe_name(n);
-    co_await exec::offload(pool_.executor(), [dir, names = std::move(names)] {
+    auto work = [dir, names = std::move(names)] {
         for (const auto& n : names) {
             const std::string path = dir + "/" + n;
             if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail("remove file", errno);
         }
         if (::access(dir.c_str(), F_OK) == 0) fsync_path(dir);
-    });
+    };
+    co_await exec::offload(pool_.executor(), std::move(work));
 }
 
 jobs::Task<void> UploadVolume::remove_job(std::string_view job_id) {
     const std::string dir = job_dir(job_id);
-    co_await exec::offload(pool_.executor(), [dir] {
+    auto work = [dir] {
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
         if (ec) throw ClientError{ErrorKind::unavailable, "volume", "remove job directory: " + ec.message()};
-    });
+    };
+    co_await exec::offload(pool_.executor(), std::move(work));
 }
 
 jobs::Task<std::size_t> UploadVolume::remove_cv(std::string_view job_id, std::string_view cv_id) {
     const std::string dir = job_dir(job_id);
     require_safe_name(cv_id);
-    co_return co_await exec::offload(pool_.executor(), [dir, cv = std::string{cv_id}] {
+    auto work = [dir, cv = std::string{cv_id}] {
         std::size_t removed = 0;
         for (const char* ext : {".pdf", ".docx"}) {
             const std::string path = dir + "/" + cv + ext;
@@ -167,12 +172,13 @@ jobs::Task<std::size_t> UploadVolume::remove_cv(std::string_view job_id, std::st
             else if (errno != ENOENT) fail("remove file", errno);
         }
         return removed;
-    });
+    };
+    co_return co_await exec::offload(pool_.executor(), std::move(work));
 }
 
 jobs::Task<std::int64_t> UploadVolume::next_cv_index(std::string_view job_id) {
     const std::string dir = job_dir(job_id);
-    co_return co_await exec::offload(pool_.executor(), [dir, prefix = std::string{job_id.substr(0, 8)} + "_"] {
+    auto work = [dir, prefix = std::string{job_id.substr(0, 8)} + "_"] {
         std::int64_t next = 0;
         DIR* d = ::opendir(dir.c_str());
         if (!d) {
@@ -192,11 +198,12 @@ jobs::Task<std::int64_t> UploadVolume::next_cv_index(std::string_view job_id) {
         }
         ::closedir(d);
         return next;
-    });
+    };
+    co_return co_await exec::offload(pool_.executor(), std::move(work));
 }
 
 jobs::Task<void> UploadVolume::check_writable() {
-    co_await exec::offload(pool_.executor(), [probe = incoming_ + "/.ready-" + ids::uuid_v4()] {
+    auto work = [probe = incoming_ + "/.ready-" + ids::uuid_v4()] {
         const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0) fail("volume not writable", errno);
         const bool ok = ::write(fd, "ok", 2) == 2;
@@ -204,7 +211,8 @@ jobs::Task<void> UploadVolume::check_writable() {
         ::close(fd);
         ::unlink(probe.c_str());
         if (!ok) fail("volume not writable", err);
-    });
+    };
+    co_await exec::offload(pool_.executor(), std::move(work));
 }
 
 std::size_t UploadVolume::staged_on_disk() const {

@@ -8,6 +8,8 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -68,7 +70,9 @@ auto offload(Executor target, F fn) -> boost::asio::awaitable<std::invoke_result
     using Value = detail::Stored<Result>;
 
     auto initiate = [target](auto handler, F f) mutable {
-        auto home = boost::asio::get_associated_executor(handler);
+        // A tracked executor: the caller's io_context counts the pending call as work.
+        auto home = boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                        boost::asio::execution::outstanding_work.tracked);
         boost::asio::post(target, [f = std::move(f), handler = std::move(handler),
                                    home = std::move(home)]() mutable {
             std::exception_ptr error;
@@ -107,7 +111,8 @@ auto offload(Executor target, F fn, std::chrono::steady_clock::time_point deadli
     auto initiate = [target, deadline](auto handler, F f) mutable {
         using Handler = decltype(handler);
         using State = detail::RaceState<Handler, Value>;
-        auto home = boost::asio::get_associated_executor(handler);
+        auto home = boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                        boost::asio::execution::outstanding_work.tracked);
         auto state = std::make_shared<State>(std::move(handler), home);
 
         state->timer.expires_at(deadline);

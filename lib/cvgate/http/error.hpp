@@ -15,9 +15,9 @@ namespace cvgate::http {
 class HttpError : public std::runtime_error {
 public:
     HttpError(Status status, std::string detail)
-        : std::runtime_error{detail}, status_{status}, detail_{std::move(detail)} {}
+        : std::runtime_error{detail}, status_{status}, detail_(boost::json::string(detail)) {}
     HttpError(Status status, boost::json::object detail)
-        : std::runtime_error{"http error"}, status_{status}, detail_{std::move(detail)} {}
+        : std::runtime_error{"http error"}, status_{status}, detail_(std::move(detail)) {}
 
     Status status() const noexcept { return status_; }
     const boost::json::value& detail() const noexcept { return detail_; }

@@ -21,14 +21,15 @@ enum class ErrorKind {
 class Error : public std::runtime_error {
 public:
     Error(ErrorKind kind, std::string detail)
-        : std::runtime_error{detail}, kind_{kind}, detail_{boost::json::string{detail}} {}
+        : std::runtime_error{detail}, kind_{kind}, detail_(boost::json::string(detail)) {}
     Error(ErrorKind kind, boost::json::value detail, std::string summary)
-        : std::runtime_error{std::move(summary)}, kind_{kind}, detail_{std::move(detail)} {}
+        : std::runtime_error{std::move(summary)}, kind_{kind}, detail_(std::move(detail)) {}
 
     ErrorKind kind() const noexcept { return kind_; }
     const boost::json::value& detail() const noexcept { return detail_; }
 
 private:
+    // Initialised with parentheses: braces would make a boost::json::value an array.
     ErrorKind kind_;
     boost::json::value detail_;
 };

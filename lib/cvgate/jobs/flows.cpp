@@ -125,7 +125,8 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
     // 2. Hot storage. Rollback: the job directory.
     std::exception_ptr failure;
     try {
-        co_await p.hot.insert(hot_document(job_id, correlation_id, form.jd_text, out.cvs.size(), utc_timestamp()));
+        const auto document = hot_document(job_id, correlation_id, form.jd_text, out.cvs.size(), utc_timestamp());
+        co_await p.hot.insert(document);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -137,8 +138,8 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
 
     // 3. Queue, with the broker's confirm. Rollback: the document and the directory.
     try {
-        co_await p.queue.publish(job_message(job_id, correlation_id, form.jd_text, form.use_delay, out.cvs),
-                                 correlation_id);
+        const auto message = job_message(job_id, correlation_id, form.jd_text, form.use_delay, out.cvs);
+        co_await p.queue.publish(message, correlation_id);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -166,8 +167,8 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     Accepted out;
     out.job_id = job_id;
     out.skipped = intake.skipped();
-    const std::int64_t first =
-        std::max(co_await p.uploads.next_cv_index(job_id), cold ? cold->next_cv_index : std::int64_t{0});
+    const std::int64_t on_disk = co_await p.uploads.next_cv_index(job_id);
+    const std::int64_t first = std::max(on_disk, cold ? cold->next_cv_index : std::int64_t{0});
     const auto added = static_cast<std::int64_t>(intake.accepted_count());
 
     // 1. Disk.
@@ -186,8 +187,11 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
             if (!cold) throw Error{ErrorKind::not_found, "Job not found"};
             job_correlation_id = cold->correlation_id;
             jd_text = cold->jd_text;
-            co_await p.hot.insert(hot_document(job_id, job_correlation_id, jd_text, out.cvs.size(),
-                                               cold->created_at.empty() ? utc_timestamp() : cold->created_at));
+            // Named first: GCC 12 mishandles temporaries of a ?: inside a co_await expression.
+            std::string created_at = cold->created_at;
+            if (created_at.empty()) created_at = utc_timestamp();
+            const auto document = hot_document(job_id, job_correlation_id, jd_text, out.cvs.size(), created_at);
+            co_await p.hot.insert(document);
             out.resumed = true;
         }
     } catch (...) {
@@ -208,16 +212,20 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     // 3. Queue: a message for the new files only. Rollback: the hot change, the new files.
     if (job_correlation_id.empty()) job_correlation_id = correlation_id;
     try {
-        co_await p.queue.publish(job_message(job_id, job_correlation_id, jd_text, form.use_delay, out.cvs),
-                                 job_correlation_id);
+        const auto message = job_message(job_id, job_correlation_id, jd_text, form.use_delay, out.cvs);
+        co_await p.queue.publish(message, job_correlation_id);
     } catch (...) {
         failure = std::current_exception();
     }
     if (failure) {
         p.observer.rollback("add_cvs", "queue", job_id, what_of(failure));
         try {
-            if (out.resumed) co_await p.hot.remove(job_id);
-            else co_await p.hot.undo_reopen(job_id, added, string_of(*before, "status"));
+            if (out.resumed) {
+                co_await p.hot.remove(job_id);
+            } else {
+                const std::string old_status = string_of(*before, "status");
+                co_await p.hot.undo_reopen(job_id, added, old_status);
+            }
         } catch (const std::exception& e) {
             p.observer.rollback_failed("add_cvs", "undo hot storage", job_id, e.what());
         }
@@ -230,7 +238,8 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
 Task<boost::json::object> job_status(Ports p, std::string job_id) {
     auto doc = co_await p.hot.find(job_id);
     if (doc) co_return std::move(*doc);
-    if (co_await p.cold.find(job_id))
+    const auto synced = co_await p.cold.find(job_id);
+    if (synced)
         throw Error{ErrorKind::not_found,
                     "Job was synced to cold storage; its results are at /jobs/" + job_id + "/results"};
     throw Error{ErrorKind::not_found, "Job not found"};

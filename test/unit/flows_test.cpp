@@ -1,0 +1,417 @@
+// The domain's orchestration, driven through in-memory stores that fail on command and a real
+// upload volume in a scratch directory: every rollback branch, every validation rule.
+
+#include "memory_ports.hpp"
+
+#include <cvgate/adapters/upload_volume.hpp>
+#include <cvgate/exec/blocking_pool.hpp>
+#include <cvgate/jobs/error.hpp>
+#include <cvgate/jobs/flows.hpp>
+#include <cvgate/jobs/ids.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+using namespace cvgate;
+using test::run;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string jd(60, 'j');
+const std::string pdf = "%PDF-1.7\nhello pdf\n%%EOF";
+const std::string docx = std::string{"PK\x03\x04", 4} + "....word/document.xml....";
+
+struct Rig {
+    fs::path dir = fs::temp_directory_path() / ("cvgate-flows-" + ids_suffix());
+    exec::BlockingPool pool{2};
+    adapters::UploadVolume volume{dir.string(), pool};
+    test::MemoryHotStore hot;
+    test::MemoryColdStore cold;
+    test::MemoryQueue queue;
+    jobs::Observer observer;
+    jobs::Limits limits;
+
+    static std::string ids_suffix() { return jobs::new_job_id(); }
+    ~Rig() { fs::remove_all(dir); }
+
+    jobs::Ports ports() { return jobs::Ports{hot, cold, queue, volume, observer}; }
+
+    struct File {
+        std::string name;
+        std::string content;
+    };
+
+    // Feeds a form into an intake as the HTTP layer would, then runs `flow` on it.
+    template <typename Flow>
+    auto with_form(std::vector<File> files, std::optional<std::string> jd_text, Flow flow,
+                   std::optional<std::string> use_delay = std::nullopt) {
+        return run([&]() -> boost::asio::awaitable<jobs::Accepted> {
+            jobs::Intake intake{volume, limits};
+            if (jd_text) co_await intake.field("jd_text", *jd_text);
+            if (use_delay) co_await intake.field("use_delay", *use_delay);
+            for (const auto& f : files) {
+                co_await intake.file_begin(f.name);
+                for (std::size_t i = 0; i < f.content.size(); i += 7)
+                    co_await intake.file_data(std::string_view{f.content}.substr(i, 7));
+                co_await intake.file_end();
+            }
+            co_return co_await flow(intake);
+        }());
+    }
+
+    jobs::Accepted submit(std::vector<File> files, std::optional<std::string> jd_text = jd,
+                          std::optional<std::string> use_delay = std::nullopt) {
+        return with_form(
+            std::move(files), std::move(jd_text),
+            [this](jobs::Intake& in) { return jobs::submit(ports(), limits, in, "corr-1"); }, std::move(use_delay));
+    }
+
+    jobs::Accepted add(const std::string& job_id, std::vector<File> files) {
+        return with_form(std::move(files), jd, [this, job_id](jobs::Intake& in) {
+            return jobs::add_cvs(ports(), limits, job_id, in, "corr-2");
+        });
+    }
+
+    // Every file on the volume, staged ones included. Dropped staged files are removed on the
+    // blocking pool, so give that a moment to happen before counting.
+    std::size_t files_on_volume() const {
+        for (int i = 0; i < 200 && volume.staged_on_disk() > 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds{10});
+        std::size_t n = 0;
+        for (const auto& e : fs::recursive_directory_iterator{dir})
+            if (e.is_regular_file()) ++n;
+        return n;
+    }
+    bool nothing_left() const { return files_on_volume() == 0 && hot.docs.empty() && queue.published.empty(); }
+};
+
+template <typename F>
+jobs::ErrorKind error_kind_of(F&& f) {
+    try {
+        f();
+    } catch (const jobs::Error& e) {
+        return e.kind();
+    }
+    FAIL("no jobs::Error thrown");
+    return jobs::ErrorKind::bad_request;
+}
+
+}  // namespace
+
+TEST_CASE("submit stores the files, records the job and publishes it", "[flows]") {
+    Rig rig;
+    auto out = rig.submit({{"a.pdf", pdf}, {"dir/b.DOCX", docx}});
+    REQUIRE(out.cvs.size() == 2);
+    CHECK(out.cvs[0].cv_id == out.job_id.substr(0, 8) + "_000");
+    CHECK(out.cvs[1].cv_id == out.job_id.substr(0, 8) + "_001");
+    CHECK(out.cvs[1].original_filename == "b.DOCX");
+    CHECK(out.cvs[0].file_path == (rig.dir / out.job_id / (out.cvs[0].cv_id + ".pdf")).string());
+    CHECK(fs::exists(out.cvs[1].file_path));
+    std::ifstream in{out.cvs[0].file_path};
+    CHECK(std::string{std::istreambuf_iterator<char>{in}, {}} == pdf);
+
+    const auto& doc = rig.hot.docs.at(out.job_id);
+    CHECK(doc.at("status") == "pending");
+    CHECK(doc.at("expected_files") == 2);
+    CHECK(doc.at("correlation_id") == "corr-1");
+    REQUIRE(rig.queue.published.size() == 1);
+    const auto& msg = rig.queue.published[0];
+    CHECK(msg.at("expected_file_count") == 2);
+    CHECK(msg.at("use_delay") == true);
+    CHECK(msg.at("file_paths").as_array()[1].at("file_path").as_string() == out.cvs[1].file_path);
+    CHECK(fs::is_empty(rig.dir / ".incoming"));
+}
+
+TEST_CASE("a hot storage failure leaves no file and no message", "[flows][rollback]") {
+    Rig rig;
+    rig.hot.failures.fail_next("insert");
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    CHECK(rig.nothing_left());
+}
+
+TEST_CASE("a queue failure leaves no file, no document and no message", "[flows][rollback]") {
+    Rig rig;
+    rig.queue.failures.fail_next("publish");
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    CHECK(rig.nothing_left());
+}
+
+TEST_CASE("invalid files are skipped and reported, valid ones accepted", "[flows]") {
+    Rig rig;
+    auto out = rig.submit({{"notes.txt", "hello"},
+                           {"fake.pdf", "not a pdf at all"},
+                           {"empty.pdf", ""},
+                           {"zip.docx", std::string{"PK\x03\x04", 4} + "no marker here"},
+                           {"../../etc/passwd.pdf", pdf}});
+    REQUIRE(out.cvs.size() == 1);
+    CHECK(out.cvs[0].original_filename == "passwd.pdf");
+    CHECK(out.cvs[0].cv_id == out.job_id.substr(0, 8) + "_000");
+    REQUIRE(out.skipped.size() == 4);
+    CHECK(out.skipped[0].reason == "Invalid file type '.txt'. Allowed: .pdf, .docx");
+    CHECK(out.skipped[1].reason == "File content is not a valid PDF document");
+    CHECK(out.skipped[2].reason == "File is empty");
+    CHECK(out.skipped[3].reason == "File content is not a valid DOCX document (no word/document.xml)");
+    CHECK(rig.files_on_volume() == 1);
+}
+
+TEST_CASE("a file over MAX_FILE_SIZE is cut off and skipped, the others kept", "[flows]") {
+    Rig rig;
+    rig.limits.max_file_size = 64;
+    auto out = rig.submit({{"big.pdf", pdf + std::string(100, 'x')}, {"small.pdf", pdf}});
+    REQUIRE(out.cvs.size() == 1);
+    CHECK(out.cvs[0].original_filename == "small.pdf");
+    CHECK(out.skipped.at(0).reason == "File exceeds the maximum size of 64 bytes");
+    CHECK(rig.files_on_volume() == 1);
+}
+
+TEST_CASE("every file rejected is a 400 with the details and leaves nothing", "[flows]") {
+    Rig rig;
+    try {
+        rig.submit({{"a.txt", "x"}, {"b.pdf", "y"}});
+        FAIL("accepted");
+    } catch (const jobs::Error& e) {
+        CHECK(e.kind() == jobs::ErrorKind::bad_request);
+        const auto& d = e.detail().as_object();
+        CHECK(d.at("message") == "All files were invalid or failed validation");
+        CHECK(d.at("total_uploaded") == 2);
+        CHECK(d.at("valid_files") == 0);
+        CHECK(d.at("skipped_files").as_array().size() == 2);
+    }
+    CHECK(rig.nothing_left());
+}
+
+TEST_CASE("no files at all is a 400", "[flows]") {
+    Rig rig;
+    CHECK(error_kind_of([&] { rig.submit({}); }) == jobs::ErrorKind::bad_request);
+}
+
+TEST_CASE("jd_text and use_delay are validated (422) and nothing is left behind", "[flows]") {
+    Rig rig;
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, std::nullopt); }) == jobs::ErrorKind::invalid_form);
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, "   short   "); }) == jobs::ErrorKind::invalid_form);
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, std::string(10001, 'x')); }) ==
+          jobs::ErrorKind::invalid_form);
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, jd + "\xff\xfe"); }) == jobs::ErrorKind::invalid_form);
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, jd, "maybe"); }) == jobs::ErrorKind::invalid_form);
+    CHECK(rig.nothing_left());
+    // 50 characters of multi-byte UTF-8 are 50 characters, not 150 bytes.
+    std::string accents;
+    for (int i = 0; i < 50; ++i) accents += "\xc3\xa9";
+    CHECK(rig.submit({{"a.pdf", pdf}}, "  " + accents + "\n").cvs.size() == 1);
+    CHECK(rig.submit({{"a.pdf", pdf}}, jd, "OFF").cvs.size() == 1);
+    CHECK(rig.queue.published.back().at("use_delay") == false);
+}
+
+TEST_CASE("add-cvs continues the cv ids and reopens the hot document", "[flows]") {
+    Rig rig;
+    auto first = rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
+    rig.hot.docs[first.job_id]["status"] = "complete";
+    auto more = rig.add(first.job_id, {{"c.pdf", pdf}});
+    REQUIRE(more.cvs.size() == 1);
+    CHECK(more.cvs[0].cv_id == first.job_id.substr(0, 8) + "_002");
+    CHECK(!more.resumed);
+    CHECK(rig.hot.docs[first.job_id].at("expected_files") == 3);
+    CHECK(rig.hot.docs[first.job_id].at("status") == "pending");
+    CHECK(rig.queue.published.back().at("expected_file_count") == 1);
+    CHECK(rig.queue.published.back().at("correlation_id") == "corr-1");  // the job's
+}
+
+TEST_CASE("add-cvs on an unknown job is 404 and keeps nothing", "[flows]") {
+    Rig rig;
+    CHECK(error_kind_of([&] { rig.add(jobs::new_job_id(), {{"a.pdf", pdf}}); }) == jobs::ErrorKind::not_found);
+    CHECK(rig.files_on_volume() == 0);
+}
+
+TEST_CASE("add-cvs after a sync re-creates the hot document from cold storage", "[flows]") {
+    Rig rig;
+    auto first = rig.submit({{"a.pdf", pdf}});
+    auto& doc = rig.hot.docs[first.job_id];
+    doc["status"] = "complete";
+    doc["results"].as_array().push_back(boost::json::object{{"cv_id", first.cvs[0].cv_id}, {"candidate_name", "A"}});
+    run(jobs::sync_job(rig.ports(), first.job_id));
+    REQUIRE(rig.hot.docs.empty());
+    auto more = rig.add(first.job_id, {{"b.pdf", pdf}});
+    CHECK(more.resumed);
+    CHECK(more.cvs[0].cv_id == first.job_id.substr(0, 8) + "_001");
+    CHECK(rig.hot.docs.at(first.job_id).at("expected_files") == 1);
+    CHECK(rig.hot.docs.at(first.job_id).at("jd_text").as_string() == jd);
+}
+
+TEST_CASE("add-cvs rollback on a queue failure restores the document and removes the new files",
+          "[flows][rollback]") {
+    Rig rig;
+    auto first = rig.submit({{"a.pdf", pdf}});
+    rig.hot.docs[first.job_id]["status"] = "complete";
+    const auto before = rig.hot.docs[first.job_id];
+    rig.queue.failures.fail_next("publish");
+    CHECK(error_kind_of([&] { rig.add(first.job_id, {{"b.pdf", pdf}, {"c.pdf", pdf}}); }) ==
+          jobs::ErrorKind::unavailable);
+    CHECK(rig.hot.docs.at(first.job_id) == before);
+    CHECK(rig.files_on_volume() == 1);
+    CHECK(rig.queue.published.size() == 1);
+}
+
+TEST_CASE("add-cvs rollback of a re-created document deletes it", "[flows][rollback]") {
+    Rig rig;
+    auto first = rig.submit({{"a.pdf", pdf}});
+    rig.hot.docs[first.job_id]["status"] = "complete";
+    run(jobs::sync_job(rig.ports(), first.job_id));
+    rig.queue.failures.fail_next("publish");
+    CHECK(error_kind_of([&] { rig.add(first.job_id, {{"b.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    CHECK(rig.hot.docs.empty());
+    CHECK(rig.files_on_volume() == 1);
+}
+
+TEST_CASE("add-cvs hot storage failure removes the new files only", "[flows][rollback]") {
+    Rig rig;
+    auto first = rig.submit({{"a.pdf", pdf}});
+    rig.hot.failures.fail_next("reopen");
+    CHECK(error_kind_of([&] { rig.add(first.job_id, {{"b.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    CHECK(rig.files_on_volume() == 1);
+    CHECK(rig.hot.docs.at(first.job_id).at("expected_files") == 1);
+}
+
+TEST_CASE("sync refuses a job that is not complete with 409 and its progress", "[flows][sync]") {
+    Rig rig;
+    auto job = rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
+    rig.hot.docs[job.job_id]["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}});
+    try {
+        run(jobs::sync_job(rig.ports(), job.job_id));
+        FAIL("synced");
+    } catch (const jobs::Error& e) {
+        CHECK(e.kind() == jobs::ErrorKind::conflict);
+        CHECK(e.detail().at("status") == "pending");
+        CHECK(e.detail().at("processed") == 1);
+        CHECK(e.detail().at("expected_files") == 2);
+    }
+}
+
+TEST_CASE("sync moves a complete job to cold storage, cleans hot storage, and a retry answers the same",
+          "[flows][sync]") {
+    Rig rig;
+    auto job = rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
+    auto& doc = rig.hot.docs[job.job_id];
+    doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}, {"match_score", 80}});
+    doc["errors"].as_array().push_back(
+        boost::json::object{{"cv_id", job.cvs[1].cv_id}, {"filename", "b.pdf"}, {"error", "parse failed"}});
+    doc["status"] = "complete";
+    auto synced = run(jobs::sync_job(rig.ports(), job.job_id));
+    CHECK(synced.synced_cvs == 2);
+    CHECK(rig.hot.docs.empty());
+    CHECK(synced.job.at("total_successful_cvs") == 1);
+    CHECK(synced.job.at("failed_cvs") == 1);
+    auto again = run(jobs::sync_job(rig.ports(), job.job_id));
+    CHECK(again.already_synced);
+    CHECK(again.job == synced.job);
+}
+
+TEST_CASE("sync keeps a hot document that changed after it was read", "[flows][sync]") {
+    Rig rig;
+    auto job = rig.submit({{"a.pdf", pdf}});
+    auto& doc = rig.hot.docs[job.job_id];
+    doc["status"] = "complete";
+    doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}});
+    // The cold store's sync is where the worker "appends": emulate it by failing the version check.
+    struct Appending final : jobs::ColdStore {
+        test::MemoryColdStore& inner;
+        boost::json::object& doc;
+        Appending(test::MemoryColdStore& i, boost::json::object& d) : inner{i}, doc{d} {}
+        jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view id) override { return inner.find(id); }
+        jobs::Task<std::size_t> sync(const jobs::SyncBatch& b) override {
+            doc["results"].as_array().push_back(boost::json::object{{"cv_id", "late_001"}});
+            return inner.sync(b);
+        }
+        jobs::Task<std::optional<boost::json::object>> results(std::string_view id) override {
+            return inner.results(id);
+        }
+        jobs::Task<std::optional<std::string>> remove_candidate(std::string_view j, std::string_view c) override {
+            return inner.remove_candidate(j, c);
+        }
+        jobs::Task<void> ping() override { return inner.ping(); }
+    } appending{rig.cold, doc};
+    jobs::Ports ports{rig.hot, appending, rig.queue, rig.volume, rig.observer};
+    auto synced = run(jobs::sync_job(ports, job.job_id));
+    CHECK(synced.hot_kept);
+    CHECK(rig.hot.docs.size() == 1);
+}
+
+TEST_CASE("a failed clean-up is reported, never undone into cold storage", "[flows][sync]") {
+    Rig rig;
+    auto job = rig.submit({{"a.pdf", pdf}});
+    rig.hot.docs[job.job_id]["status"] = "complete";
+    rig.hot.failures.fail_next("remove_if_unchanged");
+    auto synced = run(jobs::sync_job(rig.ports(), job.job_id));
+    CHECK(synced.cleanup_failed);
+    CHECK(rig.cold.jobs.contains(job.job_id));
+}
+
+TEST_CASE("a cold storage failure during sync is a 503-class error and keeps the hot document",
+          "[flows][sync]") {
+    Rig rig;
+    auto job = rig.submit({{"a.pdf", pdf}});
+    rig.hot.docs[job.job_id]["status"] = "complete";
+    rig.cold.failures.fail_next("sync");
+    CHECK_THROWS_AS(run(jobs::sync_job(rig.ports(), job.job_id)), clients::ClientError);
+    CHECK(rig.hot.docs.size() == 1);
+}
+
+TEST_CASE("status and results of unknown or synced jobs are 404 with a hint", "[flows]") {
+    Rig rig;
+    const auto unknown = jobs::new_job_id();
+    try {
+        run(jobs::job_status(rig.ports(), unknown));
+        FAIL();
+    } catch (const jobs::Error& e) {
+        CHECK(e.kind() == jobs::ErrorKind::not_found);
+        CHECK(e.detail() == "Job not found");
+    }
+    auto job = rig.submit({{"a.pdf", pdf}});
+    rig.hot.docs[job.job_id]["status"] = "complete";
+    run(jobs::sync_job(rig.ports(), job.job_id));
+    try {
+        run(jobs::job_status(rig.ports(), job.job_id));
+        FAIL();
+    } catch (const jobs::Error& e) {
+        CHECK(std::string{e.detail().as_string()}.find("/results") != std::string::npos);
+    }
+    CHECK(error_kind_of([&] { run(jobs::job_results(rig.ports(), unknown)); }) == jobs::ErrorKind::not_found);
+}
+
+TEST_CASE("erasing a candidate removes it from hot storage, cold storage and the volume", "[flows][erase]") {
+    Rig rig;
+    auto job = rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
+    auto& doc = rig.hot.docs[job.job_id];
+    doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}, {"candidate_name", "Ada"}});
+    auto erased = run(jobs::erase_candidate(rig.ports(), job.job_id, job.cvs[0].cv_id));
+    CHECK(erased.candidate_name == "Ada");
+    CHECK(rig.hot.docs[job.job_id].at("results").as_array().empty());
+    CHECK(!fs::exists(job.cvs[0].file_path));
+    CHECK(fs::exists(job.cvs[1].file_path));
+    CHECK(error_kind_of([&] { run(jobs::erase_candidate(rig.ports(), job.job_id, job.cvs[0].cv_id)); }) ==
+          jobs::ErrorKind::not_found);
+}
+
+TEST_CASE("cv ids and file names follow the contract", "[ids]") {
+    CHECK(jobs::cv_id("550e8400-e29b-41d4-a716-446655440000", 0) == "550e8400_000");
+    CHECK(jobs::cv_id("550e8400-e29b-41d4-a716-446655440000", 1234) == "550e8400_1234");
+    CHECK(jobs::is_job_id("550e8400-e29b-41d4-a716-446655440000"));
+    CHECK(!jobs::is_job_id("550e8400-e29b-11d4-a716-446655440000"));  // not v4
+    CHECK(!jobs::is_job_id("../../etc"));
+    CHECK(jobs::is_cv_id_of("550e8400_007", "550e8400-e29b-41d4-a716-446655440000"));
+    CHECK(!jobs::is_cv_id_of("550e8401_007", "550e8400-e29b-41d4-a716-446655440000"));
+    CHECK(!jobs::is_cv_id_of("550e8400_../x", "550e8400-e29b-41d4-a716-446655440000"));
+    CHECK(jobs::clean_filename("C:\\Users\\me\\cv.pdf") == "cv.pdf");
+    CHECK(jobs::clean_filename("../../etc/passwd") == "passwd");
+    CHECK(jobs::clean_filename(std::string{"a\0b\x01\x7f.pdf", 9}) == "ab.pdf");
+    CHECK(jobs::clean_filename("bad\xff\xfe.pdf") == "bad.pdf");
+    CHECK(jobs::clean_filename("..") == "");
+    std::string long_name;
+    for (int i = 0; i < 200; ++i) long_name += "\xc3\xa9";  // 400 bytes of é
+    const auto cleaned = jobs::clean_filename(long_name);
+    CHECK(cleaned.size() == 254);  // 127 whole characters, never half of one
+}

@@ -1,0 +1,204 @@
+#pragma once
+// In-memory hot store, cold store and queue for unit tests of the domain's orchestration:
+// each can be told to fail its next call of a given operation. Never proof that an adapter
+// works: the integration tests do that against the real servers.
+
+#include <cvgate/clients/client_error.hpp>
+#include <cvgate/jobs/ports.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace cvgate::test {
+
+// Names an operation to fail on its next call.
+class FailureSwitch {
+public:
+    void fail_next(const std::string& op) { armed_.insert(op); }
+    void check(const std::string& op, std::string_view dependency) {
+        if (armed_.erase(op))
+            throw clients::ClientError{clients::ErrorKind::unavailable, dependency, "injected failure: " + op};
+    }
+
+private:
+    std::set<std::string> armed_;
+};
+
+class MemoryHotStore final : public jobs::HotStore {
+public:
+    std::map<std::string, boost::json::object> docs;
+    FailureSwitch failures;
+
+    jobs::Task<void> insert(const boost::json::object& document) override {
+        failures.check("insert", "mongo");
+        const std::string id{document.at("_id").as_string()};
+        if (docs.contains(id)) throw clients::ClientError{clients::ErrorKind::conflict, "mongo", "duplicate"};
+        docs[id] = document;
+        co_return;
+    }
+    jobs::Task<std::optional<boost::json::object>> find(std::string_view job_id) override {
+        failures.check("find", "mongo");
+        auto it = docs.find(std::string{job_id});
+        if (it == docs.end()) co_return std::nullopt;
+        co_return it->second;
+    }
+    jobs::Task<bool> remove(std::string_view job_id) override {
+        failures.check("remove", "mongo");
+        co_return docs.erase(std::string{job_id}) > 0;
+    }
+    jobs::Task<bool> remove_if_unchanged(std::string_view job_id, const jobs::HotVersion& v) override {
+        failures.check("remove_if_unchanged", "mongo");
+        auto it = docs.find(std::string{job_id});
+        if (it == docs.end()) co_return false;
+        const auto& d = it->second;
+        if (d.at("status").as_string() != v.status || d.at("results").as_array().size() != v.results ||
+            d.at("errors").as_array().size() != v.errors)
+            co_return false;
+        docs.erase(it);
+        co_return true;
+    }
+    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added) override {
+        failures.check("reopen", "mongo");
+        auto it = docs.find(std::string{job_id});
+        if (it == docs.end()) co_return std::nullopt;
+        auto before = it->second;
+        it->second["expected_files"] = it->second["expected_files"].as_int64() + added;
+        it->second["status"] = "pending";
+        co_return before;
+    }
+    jobs::Task<void> undo_reopen(std::string_view job_id, std::int64_t added, std::string_view old_status) override {
+        failures.check("undo_reopen", "mongo");
+        auto it = docs.find(std::string{job_id});
+        if (it != docs.end()) {
+            it->second["expected_files"] = it->second["expected_files"].as_int64() - added;
+            it->second["status"] = old_status;
+        }
+        co_return;
+    }
+    jobs::Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
+                                                                   std::string_view cv_id) override {
+        failures.check("remove_candidate", "mongo");
+        auto it = docs.find(std::string{job_id});
+        if (it == docs.end()) co_return std::nullopt;
+        auto before = it->second;
+        bool removed = false;
+        for (const char* key : {"results", "errors"}) {
+            auto& arr = it->second[key].as_array();
+            for (auto e = arr.begin(); e != arr.end();) {
+                if (e->as_object().at("cv_id").as_string() == cv_id) {
+                    e = arr.erase(e);
+                    removed = true;
+                } else {
+                    ++e;
+                }
+            }
+        }
+        if (!removed) co_return std::nullopt;
+        co_return before;
+    }
+    jobs::Task<void> ping() override {
+        failures.check("ping", "mongo");
+        co_return;
+    }
+};
+
+class MemoryColdStore final : public jobs::ColdStore {
+public:
+    struct Row {
+        boost::json::object analysis;
+        bool failed = false;
+    };
+    std::map<std::string, jobs::ColdJob> jobs;
+    std::map<std::string, std::map<std::string, Row>> cvs;  // job -> cv_id -> row
+    FailureSwitch failures;
+
+    jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view job_id) override {
+        failures.check("find", "postgres");
+        auto it = jobs.find(std::string{job_id});
+        if (it == jobs.end()) co_return std::nullopt;
+        co_return it->second;
+    }
+    jobs::Task<std::size_t> sync(const jobs::SyncBatch& b) override {
+        failures.check("sync", "postgres");
+        auto& job = jobs[b.job_id];
+        job.id = b.job_id;
+        job.correlation_id = b.correlation_id;
+        job.jd_text = b.jd_text;
+        job.created_at = b.created_at;
+        job.status = "completed";
+        std::size_t inserted = 0;
+        auto& rows = cvs[b.job_id];
+        for (const auto& r : b.results)
+            inserted += rows.emplace(std::string{r.as_object().at("cv_id").as_string()}, Row{r.as_object(), false}).second;
+        for (const auto& e : b.errors)
+            inserted += rows.emplace(std::string{e.as_object().at("cv_id").as_string()}, Row{e.as_object(), true}).second;
+        job.successful_cvs = job.failed_cvs = 0;
+        for (const auto& [id, row] : rows) (row.failed ? job.failed_cvs : job.successful_cvs)++;
+        job.total_cvs = job.successful_cvs + job.failed_cvs;
+        job.next_cv_index = static_cast<std::int64_t>(rows.size());
+        co_return inserted;
+    }
+    jobs::Task<std::optional<boost::json::object>> results(std::string_view job_id) override {
+        failures.check("results", "postgres");
+        auto it = jobs.find(std::string{job_id});
+        if (it == jobs.end()) co_return std::nullopt;
+        boost::json::array analyses;
+        for (const auto& [id, row] : cvs[it->first])
+            if (!row.failed) analyses.push_back(row.analysis);
+        co_return boost::json::object{{"job_id", it->first},
+                                      {"total_cvs", it->second.total_cvs},
+                                      {"total_successful_cvs", it->second.successful_cvs},
+                                      {"failed_cvs", it->second.failed_cvs},
+                                      {"analyses", std::move(analyses)}};
+    }
+    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id, std::string_view cv_id) override {
+        failures.check("remove_candidate", "postgres");
+        auto it = cvs.find(std::string{job_id});
+        if (it == cvs.end()) co_return std::nullopt;
+        auto row = it->second.find(std::string{cv_id});
+        if (row == it->second.end()) co_return std::nullopt;
+        std::string name;
+        if (const auto* n = row->second.analysis.if_contains("candidate_name"); n && n->is_string())
+            name = n->as_string();
+        it->second.erase(row);
+        co_return name;
+    }
+    jobs::Task<void> ping() override {
+        failures.check("ping", "postgres");
+        co_return;
+    }
+};
+
+class MemoryQueue final : public jobs::JobQueue {
+public:
+    std::vector<boost::json::object> published;
+    FailureSwitch failures;
+
+    jobs::Task<void> publish(const boost::json::object& message, std::string_view) override {
+        failures.check("publish", "rabbitmq");
+        published.push_back(message);
+        co_return;
+    }
+    jobs::Task<void> ping() override {
+        failures.check("ping", "rabbitmq");
+        co_return;
+    }
+};
+
+// Runs a coroutine to completion on a private io_context; rethrows what it threw.
+template <typename T>
+T run(boost::asio::awaitable<T> task) {
+    boost::asio::io_context ioc;
+    auto future = boost::asio::co_spawn(ioc, std::move(task), boost::asio::use_future);
+    ioc.run();
+    return future.get();
+}
+
+}  // namespace cvgate::test

@@ -69,62 +69,62 @@ Outcome parse(std::string_view boundary, mp::Limits limits, std::string_view bod
     for (;;) {
         const Event e = parser.next();
         switch (e) {
-        case Event::need_more: {
-            require(!finished, "need_more after finish()");
-            chunk.reset();
-            if (at == body.size()) {
-                parser.finish();
-                finished = true;
+            case Event::need_more: {
+                require(!finished, "need_more after finish()");
+                chunk.reset();
+                if (at == body.size()) {
+                    parser.finish();
+                    finished = true;
+                    break;
+                }
+                const std::size_t want = sizes.empty() ? body.size() : sizes[next_size++ % sizes.size()];
+                chunk_size = std::min(want, body.size() - at);
+                chunk.reset(new char[chunk_size]);
+                std::memcpy(chunk.get(), body.data() + at, chunk_size);
+                at += chunk_size;
+                parser.feed(std::string_view(chunk.get(), chunk_size));
                 break;
             }
-            const std::size_t want = sizes.empty() ? body.size() : sizes[next_size++ % sizes.size()];
-            chunk_size = std::min(want, body.size() - at);
-            chunk.reset(new char[chunk_size]);
-            std::memcpy(chunk.get(), body.data() + at, chunk_size);
-            at += chunk_size;
-            parser.feed(std::string_view(chunk.get(), chunk_size));
-            break;
-        }
-        case Event::part_begin: {
-            require(out.parts.empty() || out.parts.back().complete, "part_begin inside a part");
-            require(parser.parts_seen() == out.parts.size() + 1, "parts_seen() off");
-            require(parser.parts_seen() <= limits.max_parts, "more parts than max_parts");
-            const mp::PartHeaders& h = parser.headers();
-            out.parts.push_back(Part{h.name, h.filename, h.content_type, {}, false});
-            break;
-        }
-        case Event::part_data: {
-            require(!out.parts.empty() && !out.parts.back().complete, "part_data outside a part");
-            const std::string_view d = parser.data();
-            require(!d.empty(), "empty part_data");
-            // Content comes from the chunk or from the hold-back, which is shorter than
-            // the delimiter.
-            const bool in_chunk =
-                chunk && d.data() >= chunk.get() && d.data() + d.size() <= chunk.get() + chunk_size;
-            require(in_chunk || d.size() < boundary.size() + 4, "part_data larger than its sources");
-            out.parts.back().data.append(d);
-            break;
-        }
-        case Event::part_end:
-            require(!out.parts.empty() && !out.parts.back().complete, "part_end outside a part");
-            out.parts.back().complete = true;
-            break;
-        case Event::done:
-            require(parser.error() == mp::Error::none, "done with an error");
-            require(out.parts.empty() || out.parts.back().complete, "done inside a part");
-            out.done = true;
-            out.parts_seen = parser.parts_seen();
-            // Nothing comes after done, whatever else arrives.
-            parser.feed("\r\n--B\r\nContent-Disposition: form-data; name=x\r\n\r\n");
-            for (int i = 0; i < 3; ++i) require(parser.next() == Event::done, "done not sticky");
-            return out;
-        case Event::error:
-            require(parser.error() != mp::Error::none, "error without an Error");
-            require(!mp::describe(parser.error()).empty(), "error without a sentence");
-            out.error = parser.error();
-            out.parts_seen = parser.parts_seen();
-            for (int i = 0; i < 3; ++i) require(parser.next() == Event::error, "error not sticky");
-            return out;
+            case Event::part_begin: {
+                require(out.parts.empty() || out.parts.back().complete, "part_begin inside a part");
+                require(parser.parts_seen() == out.parts.size() + 1, "parts_seen() off");
+                require(parser.parts_seen() <= limits.max_parts, "more parts than max_parts");
+                const mp::PartHeaders& h = parser.headers();
+                out.parts.push_back(Part{h.name, h.filename, h.content_type, {}, false});
+                break;
+            }
+            case Event::part_data: {
+                require(!out.parts.empty() && !out.parts.back().complete, "part_data outside a part");
+                const std::string_view d = parser.data();
+                require(!d.empty(), "empty part_data");
+                // Content comes from the chunk or from the hold-back, which is shorter than
+                // the delimiter.
+                const bool in_chunk =
+                    chunk && d.data() >= chunk.get() && d.data() + d.size() <= chunk.get() + chunk_size;
+                require(in_chunk || d.size() < boundary.size() + 4, "part_data larger than its sources");
+                out.parts.back().data.append(d);
+                break;
+            }
+            case Event::part_end:
+                require(!out.parts.empty() && !out.parts.back().complete, "part_end outside a part");
+                out.parts.back().complete = true;
+                break;
+            case Event::done:
+                require(parser.error() == mp::Error::none, "done with an error");
+                require(out.parts.empty() || out.parts.back().complete, "done inside a part");
+                out.done = true;
+                out.parts_seen = parser.parts_seen();
+                // Nothing comes after done, whatever else arrives.
+                parser.feed("\r\n--B\r\nContent-Disposition: form-data; name=x\r\n\r\n");
+                for (int i = 0; i < 3; ++i) require(parser.next() == Event::done, "done not sticky");
+                return out;
+            case Event::error:
+                require(parser.error() != mp::Error::none, "error without an Error");
+                require(!mp::describe(parser.error()).empty(), "error without a sentence");
+                out.error = parser.error();
+                out.parts_seen = parser.parts_seen();
+                for (int i = 0; i < 3; ++i) require(parser.next() == Event::error, "error not sticky");
+                return out;
         }
     }
 }

@@ -61,14 +61,13 @@ std::string printable(std::string_view s) {
 }
 
 std::ostream& operator<<(std::ostream& os, const Outcome& o) {
-    os << "{error=" << static_cast<int>(o.error) << " done=" << o.done
-       << " parts_seen=" << o.parts_seen;
+    os << "{error=" << static_cast<int>(o.error) << " done=" << o.done << " parts_seen=" << o.parts_seen;
     if (!o.broken.empty()) os << " BROKEN: " << o.broken;
     for (const Part& p : o.parts) {
-        os << "\n  part name=\"" << printable(p.name) << "\" filename="
-           << (p.filename ? "\"" + printable(*p.filename) + "\"" : "none") << " type=\""
-           << printable(p.content_type) << "\" complete=" << p.complete << " data=\""
-           << printable(p.data) << "\"";
+        os << "\n  part name=\"" << printable(p.name)
+           << "\" filename=" << (p.filename ? "\"" + printable(*p.filename) + "\"" : "none") << " type=\""
+           << printable(p.content_type) << "\" complete=" << p.complete << " data=\"" << printable(p.data)
+           << "\"";
     }
     return os << "}";
 }
@@ -88,54 +87,54 @@ Outcome parse_chunks(const std::vector<std::string_view>& chunks, std::string_vi
     };
     for (int guard = 0; guard < 10'000'000; ++guard) {
         switch (parser.next()) {
-        case Event::need_more:
-            if (finished) {
-                broken("need_more after finish()");
+            case Event::need_more:
+                if (finished) {
+                    broken("need_more after finish()");
+                    return out;
+                }
+                if (next_chunk == chunks.size()) {
+                    chunk.reset();
+                    parser.finish();
+                    finished = true;
+                } else {
+                    const std::string_view c = chunks[next_chunk++];
+                    chunk = std::make_unique<char[]>(c.size() + 1);
+                    std::copy(c.begin(), c.end(), chunk.get());
+                    // The +1 keeps make_unique from handing back a null pointer for an empty
+                    // chunk while the view still ends at c.size().
+                    parser.feed(std::string_view(chunk.get(), c.size()));
+                }
+                break;
+            case Event::part_begin: {
+                if (!out.parts.empty() && !out.parts.back().complete) broken("part_begin inside a part");
+                const mp::PartHeaders& h = parser.headers();
+                out.parts.push_back(Part{h.name, h.filename, h.content_type, {}, false});
+                if (h.is_file() != h.filename.has_value()) broken("is_file() disagrees with filename");
+                break;
+            }
+            case Event::part_data:
+                if (out.parts.empty() || out.parts.back().complete) broken("part_data outside a part");
+                if (parser.data().empty()) broken("empty part_data");
+                if (!out.parts.empty()) out.parts.back().data += parser.data();
+                break;
+            case Event::part_end:
+                if (out.parts.empty() || out.parts.back().complete) broken("part_end outside a part");
+                if (!out.parts.empty()) out.parts.back().complete = true;
+                break;
+            case Event::done:
+                out.done = true;
+                out.parts_seen = parser.parts_seen();
+                if (!out.parts.empty() && !out.parts.back().complete) broken("done inside a part");
+                if (parser.error() != Error::none) broken("done with an error set");
+                parser.feed("--B\r\nmore epilogue");
+                if (parser.next() != Event::done) broken("done is not sticky");
                 return out;
-            }
-            if (next_chunk == chunks.size()) {
-                chunk.reset();
-                parser.finish();
-                finished = true;
-            } else {
-                const std::string_view c = chunks[next_chunk++];
-                chunk = std::make_unique<char[]>(c.size() + 1);
-                std::copy(c.begin(), c.end(), chunk.get());
-                // The +1 keeps make_unique from handing back a null pointer for an empty
-                // chunk while the view still ends at c.size().
-                parser.feed(std::string_view(chunk.get(), c.size()));
-            }
-            break;
-        case Event::part_begin: {
-            if (!out.parts.empty() && !out.parts.back().complete) broken("part_begin inside a part");
-            const mp::PartHeaders& h = parser.headers();
-            out.parts.push_back(Part{h.name, h.filename, h.content_type, {}, false});
-            if (h.is_file() != h.filename.has_value()) broken("is_file() disagrees with filename");
-            break;
-        }
-        case Event::part_data:
-            if (out.parts.empty() || out.parts.back().complete) broken("part_data outside a part");
-            if (parser.data().empty()) broken("empty part_data");
-            if (!out.parts.empty()) out.parts.back().data += parser.data();
-            break;
-        case Event::part_end:
-            if (out.parts.empty() || out.parts.back().complete) broken("part_end outside a part");
-            if (!out.parts.empty()) out.parts.back().complete = true;
-            break;
-        case Event::done:
-            out.done = true;
-            out.parts_seen = parser.parts_seen();
-            if (!out.parts.empty() && !out.parts.back().complete) broken("done inside a part");
-            if (parser.error() != Error::none) broken("done with an error set");
-            parser.feed("--B\r\nmore epilogue");
-            if (parser.next() != Event::done) broken("done is not sticky");
-            return out;
-        case Event::error:
-            out.error = parser.error();
-            out.parts_seen = parser.parts_seen();
-            if (out.error == Error::none) broken("error event with Error::none");
-            if (parser.next() != Event::error) broken("error is not sticky");
-            return out;
+            case Event::error:
+                out.error = parser.error();
+                out.parts_seen = parser.parts_seen();
+                if (out.error == Error::none) broken("error event with Error::none");
+                if (parser.next() != Event::error) broken("error is not sticky");
+                return out;
         }
     }
     broken("no end after ten million events");
@@ -148,14 +147,12 @@ Outcome parse_whole(std::string_view body, std::string_view boundary = "B", mp::
 
 // Parses the body in one piece, cut in two at every offset (empty halves included),
 // and one byte at a time; all must agree. Returns the one-piece outcome.
-Outcome parse_every_way(std::string_view body, std::string_view boundary = "B",
-                        mp::Limits limits = {}) {
+Outcome parse_every_way(std::string_view body, std::string_view boundary = "B", mp::Limits limits = {}) {
     const Outcome whole = parse_whole(body, boundary, limits);
     INFO("body: \"" << printable(body) << "\"");
     REQUIRE(whole.broken.empty());
     for (std::size_t cut = 0; cut <= body.size(); ++cut) {
-        const Outcome split =
-            parse_chunks({body.substr(0, cut), body.substr(cut)}, boundary, limits);
+        const Outcome split = parse_chunks({body.substr(0, cut), body.substr(cut)}, boundary, limits);
         if (!(split == whole)) {
             INFO("cut at " << cut);
             REQUIRE(split == whole);
@@ -180,8 +177,7 @@ Part file(std::string name, std::string filename, std::string type, std::string 
 }
 
 std::string one_field_body(std::string_view disposition_value) {
-    return "--B\r\nContent-Disposition: "s + std::string(disposition_value) +
-           "\r\n\r\nx\r\n--B--\r\n";
+    return "--B\r\nContent-Disposition: "s + std::string(disposition_value) + "\r\n\r\nx\r\n--B--\r\n";
 }
 
 }  // namespace
@@ -207,14 +203,13 @@ TEST_CASE("a form with a text field and two files yields three parts with their 
     CHECK(o.done);
     CHECK(o.error == Error::none);
     CHECK(o.parts_seen == 3);
-    CHECK(o.parts ==
-          std::vector<Part>{
-              field("jd_text", "We need a C++ engineer.\r\nMultiple lines."),
-              file("files", "alice.pdf", "application/pdf", "%PDF-1.7 alice"),
-              file("files", "bob.docx",
-                   "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                   "PK\x03\x04 bob"),
-          });
+    CHECK(o.parts == std::vector<Part>{
+                         field("jd_text", "We need a C++ engineer.\r\nMultiple lines."),
+                         file("files", "alice.pdf", "application/pdf", "%PDF-1.7 alice"),
+                         file("files", "bob.docx",
+                              "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                              "PK\x03\x04 bob"),
+                     });
 }
 
 TEST_CASE("content that only partly looks like a delimiter is content") {
@@ -230,10 +225,11 @@ TEST_CASE("content that only partly looks like a delimiter is content") {
                                       "\r--boundary",                   // no LF: not a delimiter
                                       "--boundary",                     // no CRLF: not a delimiter
                                       "x\r\n--Boundary");               // case matters in boundaries
-    const std::string body = "--boundary\r\n"
-                             "Content-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n"
-                             "\r\n" +
-                             data + "\r\n--boundary--";
+    const std::string body =
+        "--boundary\r\n"
+        "Content-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n"
+        "\r\n" +
+        data + "\r\n--boundary--";
     const Outcome o = parse_every_way(body, boundary);
     CHECK(o.done);
     REQUIRE(o.parts.size() == 1);
@@ -243,8 +239,7 @@ TEST_CASE("content that only partly looks like a delimiter is content") {
 TEST_CASE("NUL bytes, CRs and high bytes in file content are kept byte for byte") {
     const std::string data = "\0\0\r\0\n\xff\xfe\r\n\0-\r\n--\0B\r"s;
     const std::string body =
-        "--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n"s + data +
-        "\r\n--B--"s;
+        "--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n"s + data + "\r\n--B--"s;
     const Outcome o = parse_every_way(body);
     CHECK(o.done);
     REQUIRE(o.parts.size() == 1);
@@ -275,7 +270,8 @@ TEST_CASE("the preamble and the epilogue are ignored") {
 TEST_CASE("a delimiter followed by junk is refused even in the preamble") {
     // RFC 2046 forbids the delimiter anywhere but on boundary lines, and accepting
     // "--Bx" as text would let two parsers disagree about where parts start.
-    const std::string body = "preamble\r\n--Bx\r\n--B\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--B--";
+    const std::string body =
+        "preamble\r\n--Bx\r\n--B\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--B--";
     CHECK(parse_every_way(body).error == Error::bad_boundary_line);
 }
 
@@ -378,8 +374,8 @@ TEST_CASE("the boundary string inside header values does not end the headers") {
     // delimiter that would end the headers or the body.
     for (const std::string& cut : {"--B--"s, "--B"s, "--B\r\nContent-Disposition: form-data; name=y"s}) {
         INFO("cut by " << printable(cut));
-        const std::string body = "--B\r\nContent-Disposition: form-data; name=\"x\r\n" + cut +
-                                 "\"\r\n\r\nv\r\n--B--";
+        const std::string body =
+            "--B\r\nContent-Disposition: form-data; name=\"x\r\n" + cut + "\"\r\n\r\nv\r\n--B--";
         CHECK(parse_every_way(body).error == Error::bad_content_disposition);
         const Outcome cut_short = parse_every_way(body.substr(0, body.find("\r\n\r\n")));
         CHECK_FALSE(cut_short.done);
@@ -404,8 +400,8 @@ TEST_CASE("max_parts parts are accepted and one more is refused at its part_begi
     const Outcome two = parse_every_way("--B\r\n" + part + "--B\r\n" + part + "--B--", "B", limits);
     CHECK(two.done);
     CHECK(two.parts_seen == 2);
-    const Outcome three = parse_every_way(
-        "--B\r\n" + part + "--B\r\n" + part + "--B\r\n" + part + "--B--", "B", limits);
+    const Outcome three =
+        parse_every_way("--B\r\n" + part + "--B\r\n" + part + "--B\r\n" + part + "--B--", "B", limits);
     CHECK(three.error == Error::too_many_parts);
     CHECK(three.parts_seen == 2);
     CHECK(three.parts == std::vector<Part>{field("p", "v"), field("p", "v")});
@@ -458,7 +454,9 @@ TEST_CASE("every malformed body is refused with the error that names its fault")
          Error::header_bad_line_ending},
         {"bare LF ending the header block", "--B\r\nContent-Disposition: form-data; name=a\r\n\n",
          Error::header_bad_line_ending},
-        {"header block over the limit", "--B\r\n" + ok_part + "--B--", Error::header_too_large,
+        {"header block over the limit",
+         "--B\r\n" + ok_part + "--B--",
+         Error::header_too_large,
          {.max_part_header_bytes = 10}},
         {"no Content-Disposition", "--B\r\nContent-Type: text/plain\r\n\r\nv\r\n--B--",
          Error::missing_content_disposition},
@@ -488,7 +486,9 @@ TEST_CASE("every malformed body is refused with the error that names its fault")
          "--B\r\nContent-Disposition: form-data; name=a\r\nContent-Disposition: form-data; "
          "name=b\r\n\r\nv\r\n--B--",
          Error::bad_content_disposition},
-        {"one part too many", "--B\r\n" + ok_part + "--B\r\n" + ok_part + "--B--", Error::too_many_parts,
+        {"one part too many",
+         "--B\r\n" + ok_part + "--B\r\n" + ok_part + "--B--",
+         Error::too_many_parts,
          {.max_parts = 1}},
         {"ends after the first boundary", "--B", Error::truncated},
         {"ends in boundary padding", "--B  ", Error::truncated},
@@ -510,10 +510,10 @@ TEST_CASE("every malformed body is refused with the error that names its fault")
         CHECK_FALSE(o.done);
         produced.insert(o.error);
     }
-    for (const Error e : {Error::missing_initial_boundary, Error::bad_boundary_line,
-                          Error::header_without_colon, Error::header_bad_line_ending,
-                          Error::header_too_large, Error::missing_content_disposition,
-                          Error::bad_content_disposition, Error::too_many_parts, Error::truncated}) {
+    for (const Error e :
+         {Error::missing_initial_boundary, Error::bad_boundary_line, Error::header_without_colon,
+          Error::header_bad_line_ending, Error::header_too_large, Error::missing_content_disposition,
+          Error::bad_content_disposition, Error::too_many_parts, Error::truncated}) {
         INFO("error " << static_cast<int>(e));
         CHECK(produced.count(e) == 1);
     }
@@ -570,8 +570,8 @@ TEST_CASE("large random content survives any chunk sizes") {
 }
 
 TEST_CASE("a part_data view is never longer than what was fed plus the held-back delimiter prefix") {
-    const std::string body = "--B\r\nContent-Disposition: form-data; name=a\r\n\r\n" +
-                             std::string(100, 'x') + "\r\n-" + std::string(100, 'y') + "\r\n--B--";
+    const std::string body = "--B\r\nContent-Disposition: form-data; name=a\r\n\r\n" + std::string(100, 'x') +
+                             "\r\n-" + std::string(100, 'y') + "\r\n--B--";
     mp::Parser parser{"B"};
     std::size_t total = 0;
     for (std::size_t at = 0; at < body.size(); at += 10) {
@@ -594,10 +594,10 @@ TEST_CASE("every error has its own client-facing sentence") {
     CHECK(mp::describe(Error::truncated) ==
           "Malformed multipart body: the closing boundary is missing (body truncated)");
     std::set<std::string_view> sentences;
-    for (const Error e : {Error::missing_initial_boundary, Error::bad_boundary_line,
-                          Error::header_without_colon, Error::header_bad_line_ending,
-                          Error::header_too_large, Error::missing_content_disposition,
-                          Error::bad_content_disposition, Error::too_many_parts, Error::truncated}) {
+    for (const Error e :
+         {Error::missing_initial_boundary, Error::bad_boundary_line, Error::header_without_colon,
+          Error::header_bad_line_ending, Error::header_too_large, Error::missing_content_disposition,
+          Error::bad_content_disposition, Error::too_many_parts, Error::truncated}) {
         const std::string_view s = mp::describe(e);
         CHECK(s.size() > 20);
         CHECK(s.find("ultipart") != std::string_view::npos);
@@ -614,8 +614,7 @@ TEST_CASE("boundary_from_content_type accepts multipart/form-data with a valid b
     CHECK(boundary_from_content_type("  multipart/form-data ;\tboundary = abc ; charset=utf-8 ") == "abc");
     CHECK(boundary_from_content_type("multipart/form-data; charset=utf-8; boundary=abc") == "abc");
     CHECK(boundary_from_content_type("multipart/form-data;; boundary=abc;") == "abc");
-    CHECK(boundary_from_content_type(
-              "multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW") ==
+    CHECK(boundary_from_content_type("multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW") ==
           "----WebKitFormBoundary7MA4YWxkTrZu0gW");
     CHECK(boundary_from_content_type("multipart/form-data; boundary=\"a b'()+_,-./:=?z\"") ==
           "a b'()+_,-./:=?z");

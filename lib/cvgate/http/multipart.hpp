@@ -30,15 +30,15 @@ struct Limits {
 
 enum class Error : std::uint8_t {
     none,
-    missing_initial_boundary,   // body does not start (after the preamble) with --boundary
-    bad_boundary_line,          // junk after a boundary other than transport padding + CRLF
+    missing_initial_boundary,  // body does not start (after the preamble) with --boundary
+    bad_boundary_line,         // junk after a boundary other than transport padding + CRLF
     header_without_colon,
-    header_bad_line_ending,     // CR not followed by LF, or bare LF, in a part header block
+    header_bad_line_ending,  // CR not followed by LF, or bare LF, in a part header block
     header_too_large,
     missing_content_disposition,
-    bad_content_disposition,    // not form-data, or no name
+    bad_content_disposition,  // not form-data, or no name
     too_many_parts,
-    truncated,                  // the body ended before the closing boundary
+    truncated,  // the body ended before the closing boundary
 };
 
 // A precise, client-safe sentence for the error (used as the HTTP 400 `detail`).
@@ -73,12 +73,12 @@ public:
 
 private:
     enum class State : std::uint8_t {
-        preamble,           // discarding bytes until the first delimiter
-        boundary_tail,      // after a delimiter: transport padding, then CRLF or "--"
-        boundary_tail_cr,   // ... its CR seen, LF expected
-        close_dash,         // ... its first '-' seen, the second one expected
+        preamble,          // discarding bytes until the first delimiter
+        boundary_tail,     // after a delimiter: transport padding, then CRLF or "--"
+        boundary_tail_cr,  // ... its CR seen, LF expected
+        close_dash,        // ... its first '-' seen, the second one expected
         header_line,
-        header_cr,          // a header line's CR seen, LF expected
+        header_cr,  // a header line's CR seen, LF expected
         content,
         done,
         failed,
@@ -93,16 +93,16 @@ private:
     Event out_of_input();
     Event fail(Error e) noexcept;
 
-    std::string delimiter_;     // CRLF "--" boundary
+    std::string delimiter_;  // CRLF "--" boundary
     Limits limits_;
-    std::string_view in_;       // the chunk being parsed; pos_ bytes of it are consumed
+    std::string_view in_;  // the chunk being parsed; pos_ bytes of it are consumed
     std::size_t pos_ = 0;
     // A proper prefix of delimiter_ that ended the previous chunk; sized once, so holding
     // back never allocates. hold_len_ is kept apart so that data() can still view these
     // bytes after they are released as content.
     std::string hold_;
     std::size_t hold_len_ = 0;
-    std::string field_;         // the header field being read, continuation lines included
+    std::string field_;           // the header field being read, continuation lines included
     std::size_t line_start_ = 0;  // where field_'s current line starts; 0: no field pending
     std::size_t header_bytes_ = 0;
     PartHeaders headers_;
@@ -111,7 +111,7 @@ private:
     State state_ = State::preamble;
     Error error_ = Error::none;
     bool finished_ = false;
-    bool padded_ = false;       // transport padding seen after the current delimiter
+    bool padded_ = false;  // transport padding seen after the current delimiter
     bool have_disposition_ = false;
 };
 

@@ -88,9 +88,10 @@ int migrate(Connection& conn, std::span<const Migration> migrations, Deadline de
 }
 
 boost::asio::awaitable<int> migrate(Pool& pool, std::chrono::milliseconds timeout) {
-    co_return co_await pool.with_connection(
-        [](Connection& conn, Deadline deadline) { return migrate(conn, cold_storage_migrations(), deadline); },
-        timeout);
+    auto apply = [](Connection& conn, Deadline deadline) {
+        return migrate(conn, cold_storage_migrations(), deadline);
+    };
+    co_return co_await pool.with_connection(apply, timeout);
 }
 
 }  // namespace cvgate::clients::postgres

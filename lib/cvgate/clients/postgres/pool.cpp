@@ -37,7 +37,11 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
         throw impl::error(ErrorKind::timeout, std::string{what} + ": no free connection within " + ms_text(timeout) +
                                                   " (pool of " + std::to_string(options().size) + ")");
     }
-    auto job = [lease = std::move(lease), work = std::move(work), deadline]() mutable { lease.run(work, deadline); };
+    auto job = [lease = std::move(lease), work = std::move(work), deadline]() mutable {
+        // The slot goes back before the caller resumes, so its next call finds it free.
+        impl::Lease held = std::move(lease);
+        held.run(work, deadline);
+    };
     if (ownership == Ownership::borrowed) {
         co_await exec::offload(core_->blocking(), std::move(job));
         co_return;
@@ -61,11 +65,10 @@ boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::
         Result result;
     };
     auto statement = std::make_shared<Statement>(Statement{std::move(sql), std::move(params), {}});
-    co_await run("query", timeout,
-                 [statement](Connection& conn, Deadline deadline) {
-                     statement->result = conn.query(statement->sql, statement->params, deadline);
-                 },
-                 Ownership::owned);
+    Work work = [statement](Connection& conn, Deadline deadline) {
+        statement->result = conn.query(statement->sql, statement->params, deadline);
+    };
+    co_await run("query", timeout, std::move(work), Ownership::owned);
     co_return std::move(statement->result);
 }
 

@@ -47,6 +47,10 @@ public:
     boost::asio::awaitable<Result> query(std::string sql, Params params = {});
     boost::asio::awaitable<Result> query(std::string sql, Params params, std::chrono::milliseconds timeout);
 
+    // GCC 12 destroys an aggregate temporary in a co_await expression twice, and a lambda
+    // is one: `co_await pool.with_transaction([&](Transaction& tx) {...})` is safe (nothing
+    // to destroy), a lambda capturing strings or pointers by value must be named first.
+    //
     // Runs fn(Transaction&) on a blocking thread (its tx.query calls are synchronous), then
     // commits; an exception from fn rolls back and reaches the caller. No retry: on
     // conflict the caller decides. fn may capture by reference: the caller resumes only
@@ -105,13 +109,12 @@ auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout)
     -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
     using R = std::invoke_result_t<F&, Transaction&>;
     auto call = std::make_shared<Call<F, Transaction&>>(Call<F, Transaction&>{std::move(fn), std::nullopt});
-    co_await run("transaction", timeout,
-                 [call](Connection& conn, Deadline deadline) {
-                     Transaction tx{conn, deadline};
-                     call->invoke(tx);
-                     tx.commit();
-                 },
-                 Ownership::borrowed);
+    Work work = [call](Connection& conn, Deadline deadline) {
+        Transaction tx{conn, deadline};
+        call->invoke(tx);
+        tx.commit();
+    };
+    co_await run("transaction", timeout, std::move(work), Ownership::borrowed);
     if constexpr (!std::is_void_v<R>) co_return std::move(*call->result);
 }
 
@@ -121,8 +124,8 @@ auto Pool::with_connection(F fn, std::chrono::milliseconds timeout)
     using R = std::invoke_result_t<F&, Connection&, Deadline>;
     auto call = std::make_shared<Call<F, Connection&, Deadline>>(
         Call<F, Connection&, Deadline>{std::move(fn), std::nullopt});
-    co_await run("session", timeout, [call](Connection& conn, Deadline deadline) { call->invoke(conn, deadline); },
-                 Ownership::borrowed);
+    Work work = [call](Connection& conn, Deadline deadline) { call->invoke(conn, deadline); };
+    co_await run("session", timeout, std::move(work), Ownership::borrowed);
     if constexpr (!std::is_void_v<R>) co_return std::move(*call->result);
 }
 

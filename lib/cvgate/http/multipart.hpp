@@ -44,6 +44,8 @@ enum class Error : std::uint8_t {
 // A precise, client-safe sentence for the error (used as the HTTP 400 `detail`).
 std::string_view describe(Error e) noexcept;
 
+// Pull parser for one body. part_end vouches for one part's bytes, not for the body: a
+// later error (truncation, junk after a boundary) still makes the whole form invalid.
 class Parser {
 public:
     enum class Event : std::uint8_t {
@@ -55,6 +57,8 @@ public:
         error,       // error() says why; the parser stays in this state
     };
 
+    // A boundary that boundary_from_content_type would refuse makes next() report
+    // missing_initial_boundary: no body can hold its delimiter.
     explicit Parser(std::string boundary, Limits limits = {});
 
     // Hand the parser the next chunk of the body. Only after next() returned need_more

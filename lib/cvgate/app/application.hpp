@@ -1,6 +1,7 @@
 #pragma once
-// cvgate assembled from its configuration: logger, blocking pool, router with every route,
-// HTTP server. main() only parses the configuration, starts this and waits for a signal.
+// cvgate assembled from its configuration: logger, blocking pool, dependency clients and
+// adapters, router with every route, HTTP server. main() only parses the configuration,
+// starts this and waits for a signal.
 
 #include <cvgate/app/config.hpp>
 #include <cvgate/app/logging.hpp>
@@ -8,14 +9,17 @@
 #include <cvgate/http/router.hpp>
 #include <cvgate/http/server.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 
 namespace cvgate::app {
 
 class Application {
 public:
-    // Builds everything and binds the listening port; throws on failure.
+    // Builds everything and binds the listening port; throws on failure. Connects to no
+    // dependency yet: start() does, in the background.
     explicit Application(Config config, int log_fd = 1);
     ~Application();
 
@@ -23,16 +27,27 @@ public:
     const Config& config() const noexcept { return config_; }
     Logger& logger() noexcept { return logger_; }
 
+    // Serves at once; schema migrations run in the background, retried until they succeed
+    // (readiness stays 503 until then).
     void start();
     // Graceful shutdown within the configured SHUTDOWN_GRACE_SECONDS; blocks until done.
     void shutdown();
 
+    struct Dependencies;
+
 private:
+    void migrate_in_background();
+
     Config config_;
     Logger logger_;
     exec::BlockingPool blocking_;
+    std::unique_ptr<Dependencies> deps_;
+    std::atomic<bool> draining_{false};
+    std::atomic<bool> migrated_{false};
     http::Router router_;
     std::unique_ptr<http::Server> server_;
+    std::thread migrator_;
+    bool stopped_ = false;
 };
 
 }  // namespace cvgate::app

@@ -44,8 +44,24 @@ CREATE INDEX ix_cv_analyses_match_score ON cv_analyses (match_score);
 CREATE INDEX ix_cv_analyses_recommendation ON cv_analyses (recommendation);
 )sql";
 
-constexpr std::array<Migration, 1> history{{
+// The CVs the pipeline failed on (the hot document's `errors`). Kept apart from
+// cv_analyses, which holds successful analyses only, with the same (job_id, cv_id)
+// uniqueness so that an incremental sync counts each failure once.
+constexpr std::string_view v2_cv_failures = R"sql(
+CREATE TABLE cv_failures (
+    id        bigserial PRIMARY KEY,
+    job_id    text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    cv_id     text NOT NULL,
+    filename  text,
+    error     text,
+    failed_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
+    UNIQUE (job_id, cv_id)
+);
+)sql";
+
+constexpr std::array<Migration, 2> history{{
     {1, v1_cold_storage},
+    {2, v2_cv_failures},
 }};
 
 }  // namespace

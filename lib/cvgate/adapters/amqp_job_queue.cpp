@@ -1,0 +1,36 @@
+#include <cvgate/adapters/amqp_job_queue.hpp>
+
+#include <cvgate/clients/client_error.hpp>
+#include <cvgate/ids/uuid.hpp>
+
+#include <boost/json/serialize.hpp>
+
+namespace cvgate::adapters {
+
+// Declared once, exactly as the pipeline declares it (durable, no arguments), so a publish
+// never depends on which service started first. Declared again after a rejection, in case
+// the queue was deleted.
+jobs::Task<void> AmqpJobQueue::ensure_queue() {
+    if (declared_.load()) co_return;
+    co_await publisher_.declare_queue(queue_);
+    declared_.store(true);
+}
+
+jobs::Task<void> AmqpJobQueue::publish(const boost::json::object& message, std::string_view correlation_id) {
+    co_await ensure_queue();
+    clients::amqp::Message m;
+    m.routing_key = queue_;
+    m.body = boost::json::serialize(message);
+    m.correlation_id = correlation_id;
+    m.message_id = ids::uuid_v4();
+    try {
+        co_await publisher_.publish(std::move(m));
+    } catch (const clients::ClientError& e) {
+        if (e.kind() == clients::ErrorKind::rejected) declared_.store(false);
+        throw;
+    }
+}
+
+jobs::Task<void> AmqpJobQueue::ping() { co_await publisher_.ping(); }
+
+}  // namespace cvgate::adapters

@@ -1,0 +1,62 @@
+#include <cvgate/adapters/mongo_hot_store.hpp>
+
+#include <boost/json/array.hpp>
+
+namespace cvgate::adapters {
+
+using boost::json::array;
+using boost::json::object;
+
+// Filters and updates are built as named locals before each co_await: GCC 12 mishandles
+// braced temporaries inside co_await expressions.
+
+jobs::Task<void> MongoHotStore::insert(const object& document) {
+    co_await client_.insert_one(collection_, document);
+}
+
+jobs::Task<std::optional<object>> MongoHotStore::find(std::string_view job_id) {
+    object filter{{"_id", job_id}};
+    co_return co_await client_.find_one(collection_, std::move(filter));
+}
+
+jobs::Task<bool> MongoHotStore::remove(std::string_view job_id) {
+    object filter{{"_id", job_id}};
+    co_return co_await client_.delete_one(collection_, std::move(filter)) > 0;
+}
+
+jobs::Task<bool> MongoHotStore::remove_if_unchanged(std::string_view job_id, const jobs::HotVersion& version) {
+    // The version synced: same status, same number of results and errors. A results worker
+    // that appended meanwhile makes this match nothing, and the document stays.
+    object filter{{"_id", job_id},
+                  {"status", version.status},
+                  {"results", object{{"$size", static_cast<std::int64_t>(version.results)}}},
+                  {"errors", object{{"$size", static_cast<std::int64_t>(version.errors)}}}};
+    co_return co_await client_.delete_one(collection_, std::move(filter)) > 0;
+}
+
+jobs::Task<std::optional<object>> MongoHotStore::reopen(std::string_view job_id, std::int64_t added) {
+    object filter{{"_id", job_id}};
+    object update{{"$inc", object{{"expected_files", added}}}, {"$set", object{{"status", "pending"}}}};
+    co_return co_await client_.find_one_and_update(collection_, std::move(filter), std::move(update),
+                                                   clients::mongo::ReturnDocument::before);
+}
+
+jobs::Task<void> MongoHotStore::undo_reopen(std::string_view job_id, std::int64_t added,
+                                            std::string_view old_status) {
+    object filter{{"_id", job_id}};
+    object update{{"$inc", object{{"expected_files", -added}}}, {"$set", object{{"status", old_status}}}};
+    co_await client_.update_one(collection_, std::move(filter), std::move(update));
+}
+
+jobs::Task<std::optional<object>> MongoHotStore::remove_candidate(std::string_view job_id,
+                                                                 std::string_view cv_id) {
+    object filter{{"_id", job_id},
+                  {"$or", array{object{{"results.cv_id", cv_id}}, object{{"errors.cv_id", cv_id}}}}};
+    object update{{"$pull", object{{"results", object{{"cv_id", cv_id}}}, {"errors", object{{"cv_id", cv_id}}}}}};
+    co_return co_await client_.find_one_and_update(collection_, std::move(filter), std::move(update),
+                                                   clients::mongo::ReturnDocument::before);
+}
+
+jobs::Task<void> MongoHotStore::ping() { co_await client_.ping(); }
+
+}  // namespace cvgate::adapters

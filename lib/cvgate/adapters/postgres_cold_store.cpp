@@ -1,0 +1,173 @@
+#include <cvgate/adapters/postgres_cold_store.hpp>
+
+#include <cvgate/clients/postgres/transaction.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace cvgate::adapters {
+
+namespace pg = clients::postgres;
+using boost::json::object;
+
+namespace {
+
+// Timestamps leave PostgreSQL as Python's isoformat() writes them.
+constexpr std::string_view iso = R"('YYYY-MM-DD"T"HH24:MI:SS.US')";
+
+const std::string select_job = std::string{"SELECT id, correlation_id, jd_text, status, total_cvs, successful_cvs, "
+                                           "failed_cvs, to_char(created_at, "} +
+                               std::string{iso} + "), to_char(completed_at, " + std::string{iso} +
+                               R"SQL(),
+       1 + GREATEST(
+         (SELECT max(substring(cv_id FROM '_([0-9]+)$')::bigint) FROM cv_analyses WHERE job_id = $1),
+         (SELECT max(substring(cv_id FROM '_([0-9]+)$')::bigint) FROM cv_failures WHERE job_id = $1),
+         total_cvs - 1)
+  FROM jobs WHERE id = $1)SQL";
+
+constexpr const char* recount = R"SQL(
+UPDATE jobs SET successful_cvs = s.ok, failed_cvs = s.failed, total_cvs = s.ok + s.failed
+  FROM (SELECT (SELECT count(*) FROM cv_analyses WHERE job_id = $1) AS ok,
+               (SELECT count(*) FROM cv_failures WHERE job_id = $1) AS failed) AS s
+ WHERE id = $1)SQL";
+
+std::optional<std::string> string_field(const object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v && v->is_string()) return std::string{v->get_string()};
+    return std::nullopt;
+}
+
+std::optional<double> number_field(const object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (!v) return std::nullopt;
+    if (v->is_int64()) return static_cast<double>(v->get_int64());
+    if (v->is_uint64()) return static_cast<double>(v->get_uint64());
+    if (v->is_double()) return v->get_double();
+    return std::nullopt;
+}
+
+jobs::ColdJob job_from(const pg::Result& r) {
+    jobs::ColdJob job;
+    job.id = r.get<std::string>(0, 0);
+    job.correlation_id = r.get<std::optional<std::string>>(0, 1).value_or("");
+    job.jd_text = r.get<std::string>(0, 2);
+    job.status = r.get<std::string>(0, 3);
+    job.total_cvs = r.get<std::int64_t>(0, 4);
+    job.successful_cvs = r.get<std::int64_t>(0, 5);
+    job.failed_cvs = r.get<std::int64_t>(0, 6);
+    job.created_at = r.get<std::optional<std::string>>(0, 7).value_or("");
+    job.completed_at = r.get<std::optional<std::string>>(0, 8).value_or("");
+    job.next_cv_index = r.get<std::optional<std::int64_t>>(0, 9).value_or(0);
+    return job;
+}
+
+}  // namespace
+
+jobs::Task<std::optional<jobs::ColdJob>> PostgresColdStore::find(std::string_view job_id) {
+    pg::Params params{job_id};
+    auto r = co_await pool_.query(select_job, std::move(params));
+    if (r.empty()) co_return std::nullopt;
+    co_return job_from(r);
+}
+
+jobs::Task<std::size_t> PostgresColdStore::sync(const jobs::SyncBatch& batch) {
+    // One transaction. The unique (job_id, cv_id) constraint with ON CONFLICT DO NOTHING
+    // makes a concurrent sync of the same job wait, then skip what the first one stored.
+    co_return co_await pool_.with_transaction([&batch](pg::Transaction& tx) {
+        std::size_t inserted = 0;
+        tx.query(
+            "INSERT INTO jobs (id, correlation_id, jd_text, status, created_at, completed_at) "
+            "VALUES ($1, $2, $3, 'completed', COALESCE($4::timestamp, now() AT TIME ZONE 'utc'), "
+            "now() AT TIME ZONE 'utc') ON CONFLICT (id) DO NOTHING",
+            pg::Params{batch.job_id, batch.correlation_id, batch.jd_text,
+                       batch.created_at.empty() ? pg::Param{} : pg::Param{batch.created_at}});
+        for (const auto& entry : batch.results) {
+            if (!entry.is_object()) continue;
+            const object& r = entry.get_object();
+            const auto cv_id = string_field(r, "cv_id");
+            if (!cv_id) continue;
+            auto filename = string_field(r, "original_filename");
+            if (!filename) filename = string_field(r, "filename");
+            const auto analyzed_at = string_field(r, "analyzed_at");
+            auto res = tx.query(
+                "INSERT INTO cv_analyses (job_id, cv_id, original_filename, candidate_name, match_score, "
+                "recommendation, email, phone, analysis, analyzed_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, "
+                "COALESCE($10::timestamp, now() AT TIME ZONE 'utc')) "
+                "ON CONFLICT (job_id, cv_id) DO NOTHING",
+                pg::Params{batch.job_id, *cv_id, filename, string_field(r, "candidate_name"),
+                           number_field(r, "match_score"), string_field(r, "recommendation"),
+                           string_field(r, "email"), string_field(r, "phone"), boost::json::serialize(r),
+                           analyzed_at});
+            inserted += static_cast<std::size_t>(res.affected_rows());
+        }
+        for (const auto& entry : batch.errors) {
+            if (!entry.is_object()) continue;
+            const object& e = entry.get_object();
+            const auto cv_id = string_field(e, "cv_id");
+            if (!cv_id) continue;
+            auto res = tx.query(
+                "INSERT INTO cv_failures (job_id, cv_id, filename, error) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (job_id, cv_id) DO NOTHING",
+                pg::Params{batch.job_id, *cv_id, string_field(e, "filename"), string_field(e, "error")});
+            inserted += static_cast<std::size_t>(res.affected_rows());
+        }
+        tx.query(recount, pg::Params{batch.job_id});
+        tx.query("UPDATE jobs SET status = 'completed', completed_at = now() AT TIME ZONE 'utc' WHERE id = $1",
+                 pg::Params{batch.job_id});
+        return inserted;
+    });
+}
+
+jobs::Task<std::optional<object>> PostgresColdStore::results(std::string_view job_id) {
+    pg::Params params{job_id};
+    auto job_rows = co_await pool_.query(select_job, std::move(params));
+    if (job_rows.empty()) co_return std::nullopt;
+    const jobs::ColdJob job = job_from(job_rows);
+
+    pg::Params cv_params{job_id};
+    auto rows = co_await pool_.query(std::string{"SELECT analysis::text, cv_id, original_filename, "
+                                                 "to_char(analyzed_at, "} +
+                                         std::string{iso} +
+                                         ") FROM cv_analyses WHERE job_id = $1 "
+                                         "ORDER BY match_score DESC NULLS LAST, cv_id",
+                                     std::move(cv_params));
+    boost::json::array analyses;
+    for (int i = 0; i < rows.rows(); ++i) {
+        boost::json::value parsed = boost::json::parse(rows.text(i, 0));
+        object analysis = parsed.is_object() ? std::move(parsed.get_object()) : object{};
+        analysis["cv_id"] = rows.text(i, 1);
+        if (!rows.is_null(i, 2) && !analysis.contains("original_filename"))
+            analysis["original_filename"] = rows.text(i, 2);
+        analysis["analyzed_at"] = rows.text(i, 3);
+        analyses.push_back(std::move(analysis));
+    }
+    co_return object{{"job_id", job.id},
+                     {"correlation_id", job.correlation_id},
+                     {"jd_text", job.jd_text},
+                     {"status", job.status},
+                     {"total_cvs", job.total_cvs},
+                     {"total_successful_cvs", job.successful_cvs},
+                     {"failed_cvs", job.failed_cvs},
+                     {"created_at", job.created_at},
+                     {"completed_at", job.completed_at},
+                     {"analyses", std::move(analyses)}};
+}
+
+jobs::Task<std::optional<std::string>> PostgresColdStore::remove_candidate(std::string_view job_id,
+                                                                           std::string_view cv_id) {
+    auto erase = [job = std::string{job_id}, cv = std::string{cv_id}](pg::Transaction& tx) -> std::optional<std::string> {
+            auto analysis = tx.query("DELETE FROM cv_analyses WHERE job_id = $1 AND cv_id = $2 RETURNING candidate_name",
+                                     pg::Params{job, cv});
+            auto failure = tx.query("DELETE FROM cv_failures WHERE job_id = $1 AND cv_id = $2", pg::Params{job, cv});
+            if (analysis.empty() && failure.affected_rows() == 0) return std::nullopt;
+            tx.query(recount, pg::Params{job});
+            if (analysis.empty()) return std::string{};
+            return analysis.get<std::optional<std::string>>(0, 0).value_or("");
+    };
+    co_return co_await pool_.with_transaction(std::move(erase));
+}
+
+jobs::Task<void> PostgresColdStore::ping() { co_await pool_.ping(); }
+
+}  // namespace cvgate::adapters

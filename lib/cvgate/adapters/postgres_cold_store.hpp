@@ -1,0 +1,24 @@
+#pragma once
+// Cold storage (PostgreSQL: `jobs`, `cv_analyses`, `cv_failures`) as the domain's ColdStore.
+
+#include <cvgate/clients/postgres/pool.hpp>
+#include <cvgate/jobs/ports.hpp>
+
+namespace cvgate::adapters {
+
+class PostgresColdStore final : public jobs::ColdStore {
+public:
+    explicit PostgresColdStore(clients::postgres::Pool& pool) : pool_{pool} {}
+
+    jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view job_id) override;
+    jobs::Task<std::size_t> sync(const jobs::SyncBatch& batch) override;
+    jobs::Task<std::optional<boost::json::object>> results(std::string_view job_id) override;
+    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id,
+                                                            std::string_view cv_id) override;
+    jobs::Task<void> ping() override;
+
+private:
+    clients::postgres::Pool& pool_;
+};
+
+}  // namespace cvgate::adapters

@@ -1,0 +1,92 @@
+#include <cvgate/api/readiness.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <memory>
+
+namespace cvgate::api {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct Outcome {
+    bool done = false;
+    bool ok = false;
+    std::string error;
+    double latency_ms = 0;
+};
+
+// What the checks report into; shared with checks that outlive a timed-out request.
+struct Round {
+    explicit Round(asio::any_io_executor ex, std::size_t n) : outcomes(n), pending{n}, latch{ex} {}
+    std::vector<Outcome> outcomes;
+    std::size_t pending;
+    asio::steady_timer latch;  // cancelled when the last check reports
+};
+
+asio::awaitable<void> run_check(std::shared_ptr<Round> round, std::size_t i,
+                                std::function<asio::awaitable<void>()> check) {
+    const auto start = Clock::now();
+    Outcome out;
+    try {
+        co_await check();
+        out.ok = true;
+    } catch (const std::exception& e) {
+        out.error = e.what();
+    }
+    out.done = true;
+    out.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    round->outcomes[i] = std::move(out);
+    if (--round->pending == 0) round->latch.cancel();
+}
+
+}  // namespace
+
+void add_readiness_route(http::Router& router, ReadinessOptions options) {
+    auto opts = std::make_shared<ReadinessOptions>(std::move(options));
+    router.add(http::Verb::get, "/readyz", [opts](http::Request&) -> asio::awaitable<http::Response> {
+        const bool draining = opts->draining && opts->draining->load();
+        auto ex = co_await asio::this_coro::executor;
+        auto round = std::make_shared<Round>(ex, opts->checks.size());
+        if (!draining) {
+            round->latch.expires_after(opts->timeout);
+            for (std::size_t i = 0; i < opts->checks.size(); ++i)
+                asio::co_spawn(ex, run_check(round, i, opts->checks[i].run), asio::detached);
+            if (round->pending > 0) {
+                boost::system::error_code ec;
+                co_await round->latch.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+        }
+        bool ready = !draining;
+        boost::json::object checks;
+        for (std::size_t i = 0; i < opts->checks.size(); ++i) {
+            const Outcome& o = round->outcomes[i];
+            boost::json::object entry;
+            if (draining) {
+                entry["status"] = "skipped";
+            } else if (!o.done) {
+                entry["status"] = "timeout";
+                entry["latency_ms"] = std::chrono::duration<double, std::milli>(opts->timeout).count();
+            } else {
+                entry["status"] = o.ok ? "ok" : "error";
+                entry["latency_ms"] = o.latency_ms;
+                if (!o.ok) entry["error"] = o.error;
+            }
+            ready = ready && o.done && o.ok;
+            checks[opts->checks[i].name] = std::move(entry);
+        }
+        boost::json::object body{{"status", draining ? "shutting_down" : (ready ? "ready" : "not_ready")},
+                                 {"checks", std::move(checks)}};
+        co_return http::json_response(ready ? http::Status::ok : http::Status::service_unavailable, body);
+    });
+}
+
+}  // namespace cvgate::api

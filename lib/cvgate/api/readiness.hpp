@@ -1,0 +1,30 @@
+#pragma once
+// `GET /readyz`: every dependency checked at once, each with its latency; 503 when one fails,
+// is too slow, or a shutdown has begun.
+
+#include <cvgate/http/router.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cvgate::api {
+
+struct ReadinessCheck {
+    std::string name;                                 // "mongodb", "postgresql", "rabbitmq", "volume"
+    std::function<boost::asio::awaitable<void>()> run;  // throws when not ready
+};
+
+struct ReadinessOptions {
+    std::vector<ReadinessCheck> checks;
+    std::chrono::milliseconds timeout{2000};  // a check still running then counts as failed
+    const std::atomic<bool>* draining = nullptr;
+};
+
+void add_readiness_route(http::Router& router, ReadinessOptions options);
+
+}  // namespace cvgate::api

@@ -57,15 +57,19 @@ public:
     exec::BlockingPool::strand_type strand() const { return strand_; }
 
     asio::awaitable<void> run(std::shared_ptr<Operation> op) {
+        // A named initiation, with the operation passed as an argument: GCC 12 destroys a
+        // lambda temporary written inside a co_await expression twice, which over-released a
+        // shared_ptr it captured.
+        auto initiate = [weak = weak_from_this()](auto handler, std::shared_ptr<Operation> op) {
+            auto self = weak.lock();
+            auto home = asio::get_associated_executor(handler);
+            op->arm(std::move(handler), std::move(home), [weak] {
+                if (auto impl = weak.lock()) impl->on_expired();
+            });
+            self->submit(std::move(op));
+        };
         co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(
-            [self = shared_from_this(), op](auto handler) {
-                auto home = asio::get_associated_executor(handler);
-                op->arm(std::move(handler), std::move(home), [weak = std::weak_ptr<Impl>{self}] {
-                    if (auto impl = weak.lock()) impl->on_expired();
-                });
-                self->submit(op);
-            },
-            asio::use_awaitable);
+            std::move(initiate), asio::use_awaitable, std::move(op));
     }
 
     // On the strand. Idempotent.
@@ -328,7 +332,8 @@ asio::awaitable<void> Publisher::ping() {
 
 asio::awaitable<void> Publisher::close() {
     auto impl = impl_;
-    co_await exec::offload(impl->strand(), [impl] { impl->shutdown(); });
+    auto shutdown = [impl] { impl->shutdown(); };  // named: see Impl::run on GCC 12
+    co_await exec::offload(impl->strand(), std::move(shutdown));
 }
 
 }  // namespace cvgate::clients::amqp

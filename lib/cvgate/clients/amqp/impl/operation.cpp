@@ -9,27 +9,28 @@
 
 namespace cvgate::clients::amqp::impl {
 
-void Operation::arm(Handler handler, boost::asio::any_io_executor home, std::function<void()> on_expired) {
-    handler_.emplace(std::move(handler));
+void Operation::start_timer(boost::asio::any_io_executor home, std::function<void()> on_expired) {
     home_ = std::move(home);
     timer_.emplace(home_, deadline);
     timer_->async_wait([self = shared_from_this(), on_expired = std::move(on_expired)](boost::system::error_code ec) {
         if (ec || !self->claim()) return;
         if (on_expired) on_expired();
-        auto handler = std::move(*self->handler_);
-        self->handler_.reset();
-        std::move(handler)(self->timeout_error());
+        self->complete(self->timeout_error());
     });
 }
 
 void Operation::settle(std::exception_ptr error) {
     if (!claim()) return;
-    auto handler = std::move(*handler_);
-    handler_.reset();
-    boost::asio::post(home_, [self = shared_from_this(), handler = std::move(handler), error]() mutable {
+    boost::asio::post(home_, [self = shared_from_this(), error] {
         self->timer_->cancel();
-        std::move(handler)(error);
+        self->complete(error);
     });
+}
+
+// On the caller's executor, once claimed.
+void Operation::complete(std::exception_ptr error) {
+    auto completion = std::move(completion_);
+    completion->invoke(error);
 }
 
 std::exception_ptr Operation::timeout_error() const {

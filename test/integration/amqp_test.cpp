@@ -1,0 +1,513 @@
+// The RabbitMQ publisher against a real broker: what arrives, how it is declared, how it
+// fails, and how it comes back after the broker does.
+
+#include "integration/stack_support.hpp"
+
+#include <cvgate/clients/amqp/impl/confirm_tracker.hpp>
+#include <cvgate/clients/amqp/impl/connection.hpp>
+#include <cvgate/clients/amqp/impl/endpoint.hpp>
+#include <cvgate/clients/amqp/publisher.hpp>
+#include <cvgate/clients/client_error.hpp>
+#include <cvgate/exec/blocking_pool.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <catch2/catch.hpp>
+
+#include <amqp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace amqp = cvgate::clients::amqp;
+namespace test = cvgate::test;
+using cvgate::clients::ClientError;
+using cvgate::clients::ErrorKind;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Runs one coroutine to completion on an io_context of its own; rethrows what it threw.
+template <typename T>
+T run(asio::awaitable<T> work) {
+    asio::io_context io;
+    auto done = asio::co_spawn(io, std::move(work), asio::use_future);
+    io.run();
+    return done.get();
+}
+
+// The ClientError a call fails with; fails the test if it succeeds or throws anything else.
+ClientError failure_of(asio::awaitable<void> work) {
+    try {
+        run(std::move(work));
+    } catch (const ClientError& e) {
+        return e;
+    }
+    FAIL("expected a ClientError, but the call succeeded");
+    throw std::logic_error{"unreachable"};
+}
+
+std::string unique_name(const std::string& purpose) {
+    static int counter = 0;
+    return "cvgate_it_" + purpose + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+}
+
+amqp::Message job_message(const std::string& queue, const std::string& body) {
+    amqp::Message m;
+    m.routing_key = queue;
+    m.body = body;
+    m.correlation_id = "corr-" + body;
+    m.message_id = "msg-" + body;
+    return m;
+}
+
+std::string rabbitmqctl(const std::string& args) {
+    const auto& node = test::stack_env().amqp_node;
+    return test::shell("rabbitmqctl " + (node.empty() ? std::string{} : "-n '" + node + "' ") + "-s " + args +
+                       " 2>&1");
+}
+
+struct Received {
+    std::string body;
+    std::string content_type;
+    std::string correlation_id;
+    std::string message_id;
+    int delivery_mode = 0;
+};
+
+// The test's own connection to the broker (not the publisher's), to see what arrived.
+class Inspector {
+public:
+    Inspector() : connection_{amqp::impl::parse_endpoint(test::stack_env().rabbitmq_url), settings()} {
+        if (!amqp_channel_open(connection_.get(), 1)) throw std::runtime_error{"inspector: channel.open failed"};
+    }
+
+    // basic.get with auto-ack: the next message, or nothing when the queue is empty.
+    std::optional<Received> get(const std::string& queue) {
+        auto* state = connection_.get();
+        amqp_rpc_reply_t reply = amqp_basic_get(state, 1, amqp_cstring_bytes(queue.c_str()), 1);
+        if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+            throw std::runtime_error{"inspector: basic.get failed: " + amqp::impl::describe_reply(reply)};
+        }
+        if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
+        amqp_message_t message;
+        reply = amqp_read_message(state, 1, &message, 0);
+        if (reply.reply_type != AMQP_RESPONSE_NORMAL) throw std::runtime_error{"inspector: cannot read the message"};
+        Received r;
+        const auto& p = message.properties;
+        r.body = amqp::impl::to_string(message.body);
+        if (p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) r.content_type = amqp::impl::to_string(p.content_type);
+        if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG) r.correlation_id = amqp::impl::to_string(p.correlation_id);
+        if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) r.message_id = amqp::impl::to_string(p.message_id);
+        if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) r.delivery_mode = p.delivery_mode;
+        amqp_destroy_message(&message);
+        amqp_maybe_release_buffers(state);
+        return r;
+    }
+
+    std::vector<Received> drain(const std::string& queue) {
+        std::vector<Received> all;
+        while (auto r = get(queue)) all.push_back(std::move(*r));
+        return all;
+    }
+
+    // A durable queue with an argument the publisher does not ask for.
+    void declare_with_max_length(const std::string& queue) {
+        amqp_table_entry_t entry;
+        entry.key = amqp_cstring_bytes("x-max-length");
+        entry.value.kind = AMQP_FIELD_KIND_I32;
+        entry.value.value.i32 = 10;
+        amqp_table_t arguments{1, &entry};
+        if (!amqp_queue_declare(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0, arguments)) {
+            throw std::runtime_error{"inspector: queue.declare failed"};
+        }
+    }
+
+    void delete_queue(const std::string& queue) {
+        amqp_queue_delete(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 0);
+    }
+
+private:
+    static amqp::impl::ConnectionSettings settings() {
+        amqp::impl::ConnectionSettings s;
+        s.name = "cvgate-it-inspector";
+        s.heartbeat = 0s;
+        return s;
+    }
+    amqp::impl::Connection connection_;
+};
+
+amqp::PublisherOptions quick_options(std::string name = "cvgate-it") {
+    amqp::PublisherOptions o;
+    o.connect_timeout = 2s;
+    o.confirm_timeout = 3s;
+    o.rpc_timeout = 3s;
+    o.connection_name = std::move(name);
+    return o;
+}
+
+}  // namespace
+
+// ---- The bookkeeping that maps confirms back to publishes (no broker needed) ----
+
+TEST_CASE("an ack with multiple confirms every unconfirmed tag up to it, and only those") {
+    amqp::impl::ConfirmTracker<int> tracker;
+    for (int tag = 1; tag <= 5; ++tag) tracker.add(tag, tag * 10, "", "q", "");
+    std::vector<amqp::impl::ConfirmTracker<int>::Settled> done;
+
+    tracker.ack(2, false, done);
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].waiter == 20);
+
+    done.clear();
+    tracker.ack(4, true, done);
+    REQUIRE(done.size() == 3);  // 1, 3 and 4: 2 was already confirmed, 5 is above
+    CHECK(done[0].waiter == 10);
+    CHECK(done[1].waiter == 30);
+    CHECK(done[2].waiter == 40);
+    CHECK(tracker.size() == 1);
+
+    done.clear();
+    tracker.ack(4, true, done);  // a confirm for nothing unconfirmed changes nothing
+    CHECK(done.empty());
+    CHECK(tracker.size() == 1);
+}
+
+TEST_CASE("an ack with multiple confirms every unconfirmed tag up to it: every entry is confirmed") {
+    amqp::impl::ConfirmTracker<int> tracker;
+    for (int tag = 1; tag <= 3; ++tag) tracker.add(tag, tag, "", "q", "");
+    std::vector<amqp::impl::ConfirmTracker<int>::Settled> done;
+    tracker.ack(3, true, done);
+    REQUIRE(done.size() == 3);
+    for (auto& s : done) CHECK(s.outcome == amqp::impl::ConfirmTracker<int>::Outcome::confirmed);
+    CHECK(tracker.empty());
+}
+
+TEST_CASE("a return marks the publish it belongs to, and that publish's ack counts as unroutable") {
+    using Tracker = amqp::impl::ConfirmTracker<int>;
+    Tracker tracker;
+    tracker.add(1, 1, "", "routed", "a");
+    tracker.add(2, 2, "", "nowhere", "b");
+    tracker.add(3, 3, "", "nowhere", "c");
+    CHECK(tracker.mark_returned("", "nowhere", "c", "no route for c"));
+    CHECK_FALSE(tracker.mark_returned("", "elsewhere", "", "no such publish"));
+
+    std::vector<Tracker::Settled> done;
+    tracker.ack(3, true, done);
+    REQUIRE(done.size() == 3);
+    CHECK(done[0].outcome == Tracker::Outcome::confirmed);
+    CHECK(done[1].outcome == Tracker::Outcome::confirmed);  // same key, but another message_id
+    CHECK(done[2].outcome == Tracker::Outcome::returned);
+    CHECK(done[2].reason == "no route for c");
+}
+
+TEST_CASE("a nack rejects the publishes it names") {
+    using Tracker = amqp::impl::ConfirmTracker<int>;
+    Tracker tracker;
+    tracker.add(7, 7, "", "q", "");
+    tracker.add(8, 8, "", "q", "");
+    std::vector<Tracker::Settled> done;
+    tracker.nack(8, false, done);
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].waiter == 8);
+    CHECK(done[0].outcome == Tracker::Outcome::nacked);
+    CHECK(tracker.size() == 1);
+}
+
+TEST_CASE("a malformed or amqps:// URL is refused without echoing the password") {
+    cvgate::exec::BlockingPool pool{1};
+    try {
+        amqp::Publisher publisher{pool, "amqps://user:s3cret@host:5671/"};
+        FAIL("amqps:// accepted");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string{e.what()}.find("s3cret") == std::string::npos);
+    }
+    CHECK_THROWS_AS((amqp::Publisher{pool, "http://user:s3cret@host/"}), std::invalid_argument);
+}
+
+// ---- Against the real broker ----
+
+TEST_CASE("a published message arrives with every property") {
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    const auto queue = unique_name("props");
+    run(publisher.declare_queue(queue));
+
+    amqp::Message m;
+    m.routing_key = queue;
+    m.body = R"({"job_id":"550e8400-e29b-41d4-a716-446655440000","expected_file_count":1})";
+    m.correlation_id = "abc-123";
+    m.message_id = "6f1c2f7e-2b1c-4c55-9a43-3f0e8f1f0e11";
+    run(publisher.publish(m));
+
+    Inspector inspector;
+    auto got = inspector.get(queue);
+    REQUIRE(got);
+    CHECK(got->body == m.body);
+    CHECK(got->content_type == "application/json");
+    CHECK(got->delivery_mode == 2);
+    CHECK(got->correlation_id == "abc-123");
+    CHECK(got->message_id == m.message_id);
+    CHECK_FALSE(inspector.get(queue));
+    inspector.delete_queue(queue);
+}
+
+TEST_CASE("the queue is declared durable with no arguments") {
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    const auto queue = unique_name("durable");
+    run(publisher.declare_queue(queue));
+    run(publisher.declare_queue(queue));  // declaring again, identically, is fine
+
+    std::istringstream lines{rabbitmqctl("list_queues name durable arguments auto_delete exclusive")};
+    std::string line;
+    std::optional<std::string> found;
+    while (std::getline(lines, line)) {
+        if (line.rfind(queue + "\t", 0) == 0) found = line;
+    }
+    REQUIRE(found);
+    CHECK(*found == queue + "\ttrue\t[]\tfalse\tfalse");
+    Inspector{}.delete_queue(queue);
+}
+
+TEST_CASE("declaring a queue that exists with other arguments fails with rejected, and the publisher keeps working") {
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    Inspector inspector;
+    const auto odd = unique_name("odd");
+    inspector.declare_with_max_length(odd);
+
+    const auto error = failure_of(publisher.declare_queue(odd));
+    CHECK(error.kind() == ErrorKind::rejected);
+    CHECK_THAT(error.what(), Catch::Contains("PRECONDITION_FAILED"));
+
+    const auto queue = unique_name("after_odd");
+    run(publisher.declare_queue(queue));
+    run(publisher.publish(job_message(queue, "1")));
+    CHECK(inspector.drain(queue).size() == 1);
+    inspector.delete_queue(odd);
+    inspector.delete_queue(queue);
+}
+
+TEST_CASE("publishing to an unroutable routing key with mandatory fails with rejected") {
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    const auto error = failure_of(publisher.publish(job_message(unique_name("nowhere"), "lost")));
+    CHECK(error.kind() == ErrorKind::rejected);
+    CHECK_THAT(error.what(), Catch::Contains("unroutable"));
+
+    // The channel is still good.
+    const auto queue = unique_name("routable");
+    run(publisher.declare_queue(queue));
+    run(publisher.publish(job_message(queue, "found")));
+    Inspector inspector;
+    CHECK(inspector.drain(queue).size() == 1);
+    inspector.delete_queue(queue);
+}
+
+TEST_CASE("publishing to a missing exchange fails with rejected, and the publisher keeps working") {
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    auto m = job_message("anything", "x");
+    m.exchange = unique_name("no_such_exchange");
+    const auto error = failure_of(publisher.publish(m));
+    CHECK(error.kind() == ErrorKind::rejected);
+    CHECK_THAT(error.what(), Catch::Contains("NOT_FOUND"));
+
+    const auto queue = unique_name("after_missing_exchange");
+    run(publisher.declare_queue(queue));
+    run(publisher.publish(job_message(queue, "ok")));
+    Inspector inspector;
+    CHECK(inspector.drain(queue).size() == 1);
+    inspector.delete_queue(queue);
+}
+
+TEST_CASE("100 concurrent publishes from coroutines are all confirmed and all arrive, in some order, exactly once") {
+    cvgate::exec::BlockingPool pool{4};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    const auto queue = unique_name("concurrent");
+    run(publisher.declare_queue(queue));
+
+    asio::io_context io;
+    int confirmed = 0;
+    std::vector<std::string> errors;
+    for (int i = 0; i < 100; ++i) {
+        asio::co_spawn(io, publisher.publish(job_message(queue, std::to_string(i))),
+                       [&](std::exception_ptr e) {
+                           if (!e) {
+                               ++confirmed;
+                               return;
+                           }
+                           try {
+                               std::rethrow_exception(e);
+                           } catch (const std::exception& x) {
+                               errors.emplace_back(x.what());
+                           }
+                       });
+    }
+    io.run();
+    CHECK(errors.empty());
+    CHECK(confirmed == 100);
+
+    Inspector inspector;
+    std::multiset<std::string> bodies;
+    for (auto& r : inspector.drain(queue)) bodies.insert(r.body);
+    CHECK(bodies.size() == 100);
+    for (int i = 0; i < 100; ++i) CHECK(bodies.count(std::to_string(i)) == 1);
+    inspector.delete_queue(queue);
+}
+
+TEST_CASE("the connection is reused (one connection for many publishes)") {
+    cvgate::exec::BlockingPool pool{2};
+    const auto name = unique_name("reuse_connection");
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options(name)};
+    const auto queue = unique_name("reuse");
+    run(publisher.declare_queue(queue));
+    for (int i = 0; i < 30; ++i) run(publisher.publish(job_message(queue, "seq" + std::to_string(i))));
+    run([&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 30; ++i) co_await publisher.publish(job_message(queue, "co" + std::to_string(i)));
+    }());
+    run(publisher.ping());
+
+    std::istringstream lines{rabbitmqctl("list_connections client_properties")};
+    std::string line;
+    int connections = 0;
+    while (std::getline(lines, line)) {
+        if (line.find("\"" + name + "\"") != std::string::npos) ++connections;
+    }
+    CHECK(connections == 1);
+    Inspector inspector;
+    CHECK(inspector.drain(queue).size() == 60);
+    inspector.delete_queue(queue);
+}
+
+namespace {
+
+// Starts the broker again when the test ends, whether it passed or not.
+struct BrokerRestart {
+    bool stopped = false;
+    void stop() {
+        test::stack_ctl("stop rabbitmq");
+        stopped = true;
+    }
+    void start() {
+        test::stack_ctl("start rabbitmq");
+        stopped = false;
+    }
+    ~BrokerRestart() {
+        if (!stopped) return;
+        try {
+            test::stack_ctl("start rabbitmq");
+        } catch (...) {
+        }
+    }
+};
+
+// Puts the broker's memory limit back when the test ends.
+struct MemoryAlarm {
+    MemoryAlarm() { rabbitmqctl("set_vm_memory_high_watermark absolute 1"); }
+    void clear() {
+        if (cleared) return;
+        rabbitmqctl("set_vm_memory_high_watermark 0.4");
+        cleared = true;
+    }
+    ~MemoryAlarm() {
+        try {
+            clear();
+        } catch (...) {
+        }
+    }
+    bool cleared = false;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a publish while the broker is stopped fails with unavailable within its timeout, and after the broker "
+    "restarts the next publish succeeds without a new Publisher") {
+    cvgate::exec::BlockingPool pool{2};
+    auto options = quick_options();
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, options};
+    const auto queue = unique_name("outage");
+    run(publisher.declare_queue(queue));
+    run(publisher.publish(job_message(queue, "before")));
+
+    BrokerRestart broker;
+    broker.stop();
+
+    const auto start = Clock::now();
+    const auto error = failure_of(publisher.publish(job_message(queue, "during")));
+    const auto took = Clock::now() - start;
+    CHECK(error.kind() == ErrorKind::unavailable);
+    CHECK(took < options.confirm_timeout);
+    CHECK(std::string{error.what()}.find("guest:guest") == std::string::npos);
+    CHECK(failure_of(publisher.ping()).kind() == ErrorKind::unavailable);
+
+    broker.start();
+    run(publisher.publish(job_message(queue, "after")));
+    run(publisher.ping());
+
+    Inspector inspector;
+    std::set<std::string> bodies;
+    for (auto& r : inspector.drain(queue)) bodies.insert(r.body);
+    CHECK(bodies == std::set<std::string>{"before", "after"});  // durable queue, persistent messages
+    inspector.delete_queue(queue);
+}
+
+TEST_CASE("a publish the broker does not confirm in time fails with timeout, and the publisher recovers") {
+    cvgate::exec::BlockingPool pool{2};
+    auto options = quick_options();
+    options.confirm_timeout = 1500ms;
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, options};
+    const auto queue = unique_name("alarm");
+    run(publisher.declare_queue(queue));
+
+    {
+        // Under a memory alarm the broker stops reading from publishing connections.
+        MemoryAlarm alarm;
+        const auto start = Clock::now();
+        const auto error = failure_of(publisher.publish(job_message(queue, "held")));
+        const auto took = Clock::now() - start;
+        CHECK(error.kind() == ErrorKind::timeout);
+        CHECK(took >= options.confirm_timeout);
+        CHECK(took < options.confirm_timeout + 1s);
+        alarm.clear();
+    }
+
+    // Once the alarm clears, the next publish goes through, in a bounded time.
+    const auto deadline = Clock::now() + 20s;
+    std::optional<ClientError> last;
+    for (;;) {
+        try {
+            run(publisher.publish(job_message(queue, "released")));
+            break;
+        } catch (const ClientError& e) {
+            last = e;
+            if (Clock::now() > deadline) FAIL("no successful publish after the alarm: " << e.what());
+        }
+    }
+    Inspector inspector;
+    std::set<std::string> bodies;
+    for (auto& r : inspector.drain(queue)) bodies.insert(r.body);
+    CHECK(bodies.count("released") == 1);
+    inspector.delete_queue(queue);
+}
+
+TEST_CASE("a publisher closed with close() fails later calls with unavailable") {
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    run(publisher.ping());
+    run(publisher.close());
+    CHECK(failure_of(publisher.publish(job_message("any", "x"))).kind() == ErrorKind::unavailable);
+}

@@ -53,7 +53,8 @@ json::object job_document() {
         "created_at": "2025-11-17T10:30:00.123456",
         "updated": {"$date": "2025-11-17T10:30:00.000Z"},
         "ref": {"$oid": "6553a1b2c3d4e5f601234567"}
-    })").as_object();
+    })")
+        .as_object();
 }
 
 }  // namespace
@@ -63,9 +64,9 @@ TEST_CASE("json -> bson -> json is the identity for every value a job document h
 }
 
 TEST_CASE("json -> bson -> json keeps member order, nested documents and arrays", "[bson_json]") {
-    const json::object in = json::parse(
-                                R"({"z": 1, "a": {"y": [3, [2, {"b": 1, "a": 2}], []], "x": {}}, "m": [[], {}]})")
-                                .as_object();
+    const json::object in =
+        json::parse(R"({"z": 1, "a": {"y": [3, [2, {"b": 1, "a": 2}], []], "x": {}}, "m": [[], {}]})")
+            .as_object();
     require_same(round_trip(in), in);
 }
 
@@ -96,14 +97,18 @@ TEST_CASE("integers become int32 when they fit and int64 otherwise, as pymongo s
     CHECK(out.at("unsigned_small").as_int64() == 7);  // comes back signed
 }
 
-TEST_CASE("an unsigned integer above int64 has no BSON form and is refused, naming the field", "[bson_json]") {
+TEST_CASE("an unsigned integer above int64 has no BSON form and is refused, naming the field",
+          "[bson_json]") {
     const json::object in{{"a", json::object{{"big", std::numeric_limits<std::uint64_t>::max()}}}};
     CHECK_THROWS_MATCHES(mongo::to_bson(in), mongo::ConversionError,
                          Catch::Message("integer above the int64 range at a.big"));
 }
 
 TEST_CASE("doubles stay doubles, integral ones included; non-finite ones use $numberDouble", "[bson_json]") {
-    const json::object in{{"score", 85.5}, {"integral", 3.0}, {"tiny", 5e-324}, {"huge", 1.7976931348623157e308},
+    const json::object in{{"score", 85.5},
+                          {"integral", 3.0},
+                          {"tiny", 5e-324},
+                          {"huge", 1.7976931348623157e308},
                           {"negative_zero", -0.0}};
     const mongo::Bson bson = mongo::to_bson(in);
     CHECK(type_of(bson, "integral") == BSON_TYPE_DOUBLE);
@@ -168,12 +173,14 @@ TEST_CASE("dates are {\"$date\": ISO-8601} for 1970-9999 and {\"$numberLong\"} o
         "last": {"$date": "9999-12-31T23:59:59.999Z"},
         "before": {"$date": {"$numberLong": "-1"}},
         "after": {"$date": {"$numberLong": "253402300800000"}}
-    })").as_object();
+    })")
+                                      .as_object();
     require_same(out, expected);
     require_same(round_trip(expected), expected);
 }
 
-TEST_CASE("a $date string may carry an offset or more digits; the BSON date is UTC milliseconds", "[bson_json]") {
+TEST_CASE("a $date string may carry an offset or more digits; the BSON date is UTC milliseconds",
+          "[bson_json]") {
     const auto millis = [](std::string_view text) {
         const mongo::Bson bson = mongo::to_bson(json::object{{"d", json::object{{"$date", text}}}});
         bson_iter_t iter;
@@ -195,7 +202,8 @@ TEST_CASE("a $date string may carry an offset or more digits; the BSON date is U
                             "2025-11-17T24:00:00Z", "2025-11-17T10:30:60Z", "2025-11-17T10:30:00.Z",
                             "2025-11-17T10:30:00Zjunk", "25-11-17T10:30:00Z", ""}) {
         INFO(bad);
-        CHECK_THROWS_AS(mongo::to_bson(json::object{{"d", json::object{{"$date", bad}}}}), mongo::ConversionError);
+        CHECK_THROWS_AS(mongo::to_bson(json::object{{"d", json::object{{"$date", bad}}}}),
+                        mongo::ConversionError);
     }
 }
 
@@ -213,8 +221,10 @@ TEST_CASE("ObjectId is {\"$oid\": hex} both ways; a malformed $oid is refused", 
     require_same(mongo::to_json(*bson.get()), expected);
     CHECK(type_of(mongo::to_bson(expected), "_id") == BSON_TYPE_OID);
 
-    CHECK_THROWS_AS(mongo::to_bson(json::object{{"_id", json::object{{"$oid", "xyz"}}}}), mongo::ConversionError);
-    CHECK_THROWS_AS(mongo::to_bson(json::object{{"_id", json::object{{"$oid", 12}}}}), mongo::ConversionError);
+    CHECK_THROWS_AS(mongo::to_bson(json::object{{"_id", json::object{{"$oid", "xyz"}}}}),
+                    mongo::ConversionError);
+    CHECK_THROWS_AS(mongo::to_bson(json::object{{"_id", json::object{{"$oid", 12}}}}),
+                    mongo::ConversionError);
 }
 
 TEST_CASE("a document built with bson_append_* converts to the JSON one expects", "[bson_json]") {
@@ -242,7 +252,8 @@ TEST_CASE("a document built with bson_append_* converts to the JSON one expects"
         "score": 0.25, "use_delay": false, "nothing": null,
         "results": [{"cv_id": "550e8400_000", "match_score": 85}, "second"],
         "at": {"$date": "2025-11-17T10:30:00.000Z"}
-    })").as_object();
+    })")
+                                      .as_object();
     require_same(mongo::to_json(*doc), expected);
 }
 
@@ -272,21 +283,24 @@ TEST_CASE("other BSON types come out as Extended JSON and go back to the same ty
     CHECK(type_of(back, "max") == BSON_TYPE_MAXKEY);
     CHECK(bson_equal(back.get(), bson.get()));
 
-    CHECK_THROWS_AS(mongo::to_bson(json::object{{"x", json::object{{"$numberDecimal", 5}}}}), mongo::ConversionError);
+    CHECK_THROWS_AS(mongo::to_bson(json::object{{"x", json::object{{"$numberDecimal", 5}}}}),
+                    mongo::ConversionError);
 }
 
 TEST_CASE("query and update operators pass through as plain documents", "[bson_json]") {
     const json::object filter = json::parse(R"({
         "_id": "j", "status": "complete", "results": {"$size": 3}, "errors": {"$size": 0},
         "name": {"$regex": "^a", "$options": "i"}, "kind": {"$type": "string"}
-    })").as_object();
+    })")
+                                    .as_object();
     const mongo::Bson bson = mongo::to_bson(filter);
     CHECK(type_of(bson, "results") == BSON_TYPE_DOCUMENT);
     CHECK(type_of(bson, "name") == BSON_TYPE_DOCUMENT);
     CHECK(type_of(bson, "kind") == BSON_TYPE_DOCUMENT);
     require_same(mongo::to_json(*bson.get()), filter);
 
-    const json::object update = json::parse(R"({"$push": {"results": {"cv_id": "x"}}, "$inc": {"n": 1}})").as_object();
+    const json::object update =
+        json::parse(R"({"$push": {"results": {"cv_id": "x"}}, "$inc": {"n": 1}})").as_object();
     require_same(round_trip(update), update);
 }
 
@@ -332,7 +346,8 @@ TEST_CASE("deep nesting converts up to the limit and is refused beyond it, both 
 }
 
 TEST_CASE("corrupt BSON is refused, not read past its end", "[bson_json]") {
-    mongo::Bson good = mongo::to_bson(json::object{{"a", 1}, {"sub", json::object{{"b", "text"}}}, {"c", true}});
+    mongo::Bson good =
+        mongo::to_bson(json::object{{"a", 1}, {"sub", json::object{{"b", "text"}}}, {"c", true}});
     const std::uint8_t* data = bson_get_data(good.get());
     std::vector<std::uint8_t> bytes(data, data + good.get()->len);
 
@@ -345,9 +360,7 @@ TEST_CASE("corrupt BSON is refused, not read past its end", "[bson_json]") {
         const std::size_t strlen_at = sub + 1 + 4 + 4 + 1 + 2;
         bytes[strlen_at] = 0xFF;
     }
-    SECTION("a nested document length past the end") {
-        bytes[4 + 1 + 2 + 4 + 1 + 4] = 0x7F;
-    }
+    SECTION("a nested document length past the end") { bytes[4 + 1 + 2 + 4 + 1 + 4] = 0x7F; }
     bson_t view;
     REQUIRE(bson_init_static(&view, bytes.data(), bytes.size()));
     CHECK_THROWS_AS(mongo::to_json(view), mongo::ConversionError);

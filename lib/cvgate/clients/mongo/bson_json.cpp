@@ -124,12 +124,11 @@ json::value date_to_json(std::int64_t ms) {
     const std::chrono::year_month_day ymd{day};
     const std::chrono::hh_mm_ss<Millis> time{at - day};
     std::array<char, 32> text{};
-    const int n = std::snprintf(text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                                static_cast<unsigned>(ymd.day()), static_cast<int>(time.hours().count()),
-                                static_cast<int>(time.minutes().count()),
-                                static_cast<int>(time.seconds().count()),
-                                static_cast<int>(time.subseconds().count()));
+    const int n = std::snprintf(
+        text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+        static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+        static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
     wrapper.emplace("$date", std::string_view{text.data(), static_cast<std::size_t>(n)});
     return wrapper;
 }
@@ -194,7 +193,8 @@ std::optional<std::int64_t> parse_iso_date(std::string_view s) {
     }
     if (pos != s.size()) return std::nullopt;
 
-    const std::chrono::year_month_day ymd{std::chrono::year{*year}, std::chrono::month{static_cast<unsigned>(*month)},
+    const std::chrono::year_month_day ymd{std::chrono::year{*year},
+                                          std::chrono::month{static_cast<unsigned>(*month)},
                                           std::chrono::day{static_cast<unsigned>(*day)}};
     if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
 
@@ -217,8 +217,9 @@ std::optional<std::int64_t> parse_int64(std::string_view s) {
 // they are query operators too.
 bool names_other_bson_type(std::string_view key) {
     static constexpr std::array<std::string_view, 14> keys{
-        "$numberLong", "$numberInt",   "$numberDouble", "$numberDecimal", "$binary", "$uuid", "$timestamp",
-        "$regularExpression", "$minKey", "$maxKey",     "$undefined",     "$symbol", "$code", "$dbPointer"};
+        "$numberLong", "$numberInt",         "$numberDouble", "$numberDecimal", "$binary",    "$uuid",
+        "$timestamp",  "$regularExpression", "$minKey",       "$maxKey",        "$undefined", "$symbol",
+        "$code",       "$dbPointer"};
     for (auto k : keys)
         if (k == key) return true;
     return false;
@@ -286,8 +287,10 @@ void append_object(bson_t& out, std::string_view key, const json::object& object
     if (!object.empty()) {
         const std::string_view first = object.begin()->key();
         if (object.size() == 1 && first == "$oid") return append_oid(out, key, object.begin()->value(), path);
-        if (object.size() == 1 && first == "$date") return append_date(out, key, object.begin()->value(), path);
-        if (object.size() <= 2 && names_other_bson_type(first)) return append_other_type(out, key, object, path);
+        if (object.size() == 1 && first == "$date")
+            return append_date(out, key, object.begin()->value(), path);
+        if (object.size() <= 2 && names_other_bson_type(first))
+            return append_other_type(out, key, object, path);
     }
     bson_t child;
     appended(bson_append_document_begin(&out, key.data(), static_cast<int>(key.size()), &child), path);
@@ -315,15 +318,19 @@ void append_value(bson_t& out, std::string_view key, const json::value& value, c
     const char* k = key.data();
     const int klen = static_cast<int>(key.size());
     switch (value.kind()) {
-        case json::kind::null: return appended(bson_append_null(&out, k, klen), path);
-        case json::kind::bool_: return appended(bson_append_bool(&out, k, klen, value.get_bool()), path);
-        case json::kind::double_: return appended(bson_append_double(&out, k, klen, value.get_double()), path);
+        case json::kind::null:
+            return appended(bson_append_null(&out, k, klen), path);
+        case json::kind::bool_:
+            return appended(bson_append_bool(&out, k, klen, value.get_bool()), path);
+        case json::kind::double_:
+            return appended(bson_append_double(&out, k, klen, value.get_double()), path);
         case json::kind::uint64:
             if (value.get_uint64() > static_cast<std::uint64_t>(INT64_MAX))
                 fail(&path, "integer above the int64 range");
             [[fallthrough]];
         case json::kind::int64: {
-            const std::int64_t n = value.is_int64() ? value.get_int64() : static_cast<std::int64_t>(value.get_uint64());
+            const std::int64_t n =
+                value.is_int64() ? value.get_int64() : static_cast<std::int64_t>(value.get_uint64());
             if (n >= INT32_MIN && n <= INT32_MAX)
                 return appended(bson_append_int32(&out, k, klen, static_cast<std::int32_t>(n)), path);
             return appended(bson_append_int64(&out, k, klen, n), path);
@@ -385,16 +392,21 @@ json::value to_value(const bson_iter_t& iter, const Path& path, std::size_t dept
             const char* text = bson_iter_utf8(&iter, &length);
             return repaired_utf8(std::string_view{text, length});
         }
-        case BSON_TYPE_INT32: return static_cast<std::int64_t>(bson_iter_int32(&iter));
-        case BSON_TYPE_INT64: return bson_iter_int64(&iter);
+        case BSON_TYPE_INT32:
+            return static_cast<std::int64_t>(bson_iter_int32(&iter));
+        case BSON_TYPE_INT64:
+            return bson_iter_int64(&iter);
         case BSON_TYPE_DOUBLE: {
             const double d = bson_iter_double(&iter);
             if (std::isfinite(d)) return d;
             return json::object{{"$numberDouble", std::isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity"}};
         }
-        case BSON_TYPE_BOOL: return bson_iter_bool(&iter);
-        case BSON_TYPE_NULL: return nullptr;
-        case BSON_TYPE_DATE_TIME: return date_to_json(bson_iter_date_time(&iter));
+        case BSON_TYPE_BOOL:
+            return bson_iter_bool(&iter);
+        case BSON_TYPE_NULL:
+            return nullptr;
+        case BSON_TYPE_DATE_TIME:
+            return date_to_json(bson_iter_date_time(&iter));
         case BSON_TYPE_OID: {
             std::array<char, 25> hex{};
             bson_oid_to_string(bson_iter_oid(&iter), hex.data());
@@ -409,11 +421,13 @@ json::value to_value(const bson_iter_t& iter, const Path& path, std::size_t dept
         }
         case BSON_TYPE_ARRAY: {
             json::array array;
-            for_each_element(iter, path, depth,
-                             [&](std::string_view, json::value&& value) { array.push_back(std::move(value)); });
+            for_each_element(iter, path, depth, [&](std::string_view, json::value&& value) {
+                array.push_back(std::move(value));
+            });
             return array;
         }
-        default: return other_type_to_json(iter, path);
+        default:
+            return other_type_to_json(iter, path);
     }
 }
 

@@ -28,9 +28,9 @@
 #include <memory>
 #include <stdexcept>
 
-extern "C" {
-typedef struct _bson_t bson_t;  // libbson's document; the full type is in <bson/bson.h>
-}
+// libbson's document, `bson_t` in <bson/bson.h>. Only the struct is declared here: declaring
+// the `bson_t` typedef too would drop the 128-byte alignment libbson gives it.
+struct _bson_t;
 
 namespace cvgate::clients::mongo {
 
@@ -49,27 +49,27 @@ inline constexpr std::size_t max_nesting_depth = 128;
 // Owns one heap-allocated bson_t (bson_new), destroyed with it.
 class Bson {
 public:
-    Bson();                          // an empty document
-    explicit Bson(bson_t* adopted);  // takes ownership of a document from bson_new & co.
+    Bson();                           // an empty document
+    explicit Bson(_bson_t* adopted);  // takes ownership of a document from bson_new & co.
 
-    bson_t* get() const noexcept { return doc_.get(); }
-    bson_t* release() noexcept { return doc_.release(); }
+    _bson_t* get() const noexcept { return doc_.get(); }
+    _bson_t* release() noexcept { return doc_.release(); }
 
 private:
     struct Destroy {
-        void operator()(bson_t* doc) const noexcept;
+        void operator()(_bson_t* doc) const noexcept;
     };
-    std::unique_ptr<bson_t, Destroy> doc_;
+    std::unique_ptr<_bson_t, Destroy> doc_;
 };
 
 // Appends the members of `object` to `out`, in order. Throws ConversionError.
-void append_json(bson_t& out, const boost::json::object& object);
+void append_json(_bson_t& out, const boost::json::object& object);
 
 // A new document holding `object`. Throws ConversionError.
 Bson to_bson(const boost::json::object& object);
 
 // The document as JSON. Invalid UTF-8 in a string or key is replaced by U+FFFD (the result
 // is always serialisable); corrupt BSON throws ConversionError.
-boost::json::object to_json(const bson_t& document);
+boost::json::object to_json(const _bson_t& document);
 
 }  // namespace cvgate::clients::mongo

@@ -1,0 +1,89 @@
+#pragma once
+// A MongoDB client for coroutines: documents in and out as Boost.JSON objects (see
+// bson_json.hpp), every blocking mongo-c-driver call run on the blocking pool through a
+// thread-safe connection pool, every failure a clients::ClientError.
+
+#include <cvgate/exec/blocking_pool.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cvgate::clients::mongo {
+
+struct Options {
+    std::string url = "mongodb://localhost:27017";
+    std::string database = "kandidate_db";
+    // Driver timeouts, applied unless the URL sets them itself (?serverSelectionTimeoutMS=...):
+    // short enough that a dead server fails a request fast instead of hanging it.
+    std::chrono::milliseconds server_selection_timeout{3000};
+    std::chrono::milliseconds connect_timeout{3000};
+    std::chrono::milliseconds socket_timeout{5000};
+    // How long a call may take in all, waiting for a pooled connection and retries included,
+    // when the caller gives no deadline; past it the call fails with ErrorKind::timeout.
+    std::chrono::milliseconds call_timeout{10000};
+    // Connections kept by the pool (0: the URL's maxPoolSize, or the driver's default, 100).
+    std::size_t max_connections = 0;
+    std::string app_name = "cvgate";
+};
+
+struct UpdateResult {
+    std::int64_t matched = 0;
+    std::int64_t modified = 0;
+};
+
+enum class ReturnDocument { before, after };
+
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// One pool of connections to one database. Thread-safe; copies share the pool. Operations
+// throw ClientError: unavailable (no server, connection lost), timeout (deadline passed),
+// conflict (duplicate key), rejected (anything else the server refuses, or a document with
+// no BSON form).
+class Client {
+public:
+    // Checks the URL (ClientError rejected when malformed); connects lazily.
+    Client(Options options, exec::BlockingPool::executor_type blocking);
+
+    const std::string& database() const noexcept;
+
+    boost::asio::awaitable<void> insert_one(std::string collection, boost::json::object document,
+                                            Deadline deadline = {});
+    boost::asio::awaitable<std::optional<boost::json::object>> find_one(std::string collection,
+                                                                        boost::json::object filter,
+                                                                        Deadline deadline = {});
+    boost::asio::awaitable<UpdateResult> update_one(std::string collection, boost::json::object filter,
+                                                    boost::json::object update, Deadline deadline = {});
+    // findAndModify: the matching document as it was before or after `update`; nullopt when
+    // none matched.
+    boost::asio::awaitable<std::optional<boost::json::object>> find_one_and_update(
+        std::string collection, boost::json::object filter, boost::json::object update,
+        ReturnDocument which = ReturnDocument::before, Deadline deadline = {});
+    // How many documents were deleted: 0 or 1.
+    boost::asio::awaitable<std::int64_t> delete_one(std::string collection, boost::json::object filter,
+                                                    Deadline deadline = {});
+    // Any database command on this client's database (e.g. {"dropDatabase": 1}); its reply.
+    boost::asio::awaitable<boost::json::object> run_command(boost::json::object command,
+                                                            Deadline deadline = {});
+    boost::asio::awaitable<void> ping(Deadline deadline = {});
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+// Where mongo-c-driver's own diagnostics go, process-wide. Without a sink, warnings and
+// errors are written to stderr and the rest is dropped.
+enum class DriverLogLevel { debug, info, warning, error };
+using DriverLogSink = std::function<void(DriverLogLevel, std::string_view domain, std::string_view message)>;
+void set_driver_log_sink(DriverLogSink sink);
+
+}  // namespace cvgate::clients::mongo

@@ -90,7 +90,8 @@ struct Received {
 class Inspector {
 public:
     Inspector() : connection_{amqp::impl::parse_endpoint(test::stack_env().rabbitmq_url), settings()} {
-        if (!amqp_channel_open(connection_.get(), 1)) throw std::runtime_error{"inspector: channel.open failed"};
+        if (!amqp_channel_open(connection_.get(), 1))
+            throw std::runtime_error{"inspector: channel.open failed"};
     }
 
     // basic.get with auto-ack: the next message, or nothing when the queue is empty.
@@ -103,12 +104,14 @@ public:
         if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
         amqp_message_t message;
         reply = amqp_read_message(state, 1, &message, 0);
-        if (reply.reply_type != AMQP_RESPONSE_NORMAL) throw std::runtime_error{"inspector: cannot read the message"};
+        if (reply.reply_type != AMQP_RESPONSE_NORMAL)
+            throw std::runtime_error{"inspector: cannot read the message"};
         Received r;
         const auto& p = message.properties;
         r.body = amqp::impl::to_string(message.body);
         if (p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) r.content_type = amqp::impl::to_string(p.content_type);
-        if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG) r.correlation_id = amqp::impl::to_string(p.correlation_id);
+        if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+            r.correlation_id = amqp::impl::to_string(p.correlation_id);
         if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) r.message_id = amqp::impl::to_string(p.message_id);
         if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) r.delivery_mode = p.delivery_mode;
         amqp_destroy_message(&message);
@@ -129,7 +132,8 @@ public:
         entry.value.kind = AMQP_FIELD_KIND_I32;
         entry.value.value.i32 = 10;
         amqp_table_t arguments{1, &entry};
-        if (!amqp_queue_declare(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0, arguments)) {
+        if (!amqp_queue_declare(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0,
+                                arguments)) {
             throw std::runtime_error{"inspector: queue.declare failed"};
         }
     }
@@ -281,7 +285,9 @@ TEST_CASE("the queue is declared durable with no arguments") {
     Inspector{}.delete_queue(queue);
 }
 
-TEST_CASE("declaring a queue that exists with other arguments fails with rejected, and the publisher keeps working") {
+TEST_CASE(
+    "declaring a queue that exists with other arguments fails with rejected, and the publisher keeps "
+    "working") {
     cvgate::exec::BlockingPool pool{2};
     amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
     Inspector inspector;
@@ -333,7 +339,9 @@ TEST_CASE("publishing to a missing exchange fails with rejected, and the publish
     inspector.delete_queue(queue);
 }
 
-TEST_CASE("100 concurrent publishes from coroutines are all confirmed and all arrive, in some order, exactly once") {
+TEST_CASE(
+    "100 concurrent publishes from coroutines are all confirmed and all arrive, in some order, exactly "
+    "once") {
     cvgate::exec::BlockingPool pool{4};
     amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
     const auto queue = unique_name("concurrent");
@@ -481,7 +489,7 @@ TEST_CASE("a publish the broker does not confirm in time fails with timeout, and
         const auto took = Clock::now() - start;
         CHECK(error.kind() == ErrorKind::timeout);
         CHECK(took >= options.confirm_timeout);
-        CHECK(took < options.confirm_timeout + 1s);
+        CHECK(took < options.confirm_timeout + 2s);  // slack for a loaded machine
         alarm.clear();
     }
 

@@ -33,6 +33,12 @@ std::exception_ptr unavailable(const std::string& message) {
     return std::make_exception_ptr(ClientError{ErrorKind::unavailable, "rabbitmq", message});
 }
 
+PublisherOptions normalised(PublisherOptions options) {
+    options.max_in_flight = std::max<std::size_t>(options.max_in_flight, 1);
+    options.reconnect_backoff_max = std::max(options.reconnect_backoff_max, options.reconnect_backoff_min);
+    return options;
+}
+
 }  // namespace
 
 // All use of the connection happens on one strand of the blocking pool. Callers queue
@@ -46,8 +52,9 @@ class Publisher::Impl : public std::enable_shared_from_this<Impl> {
 public:
     Impl(exec::BlockingPool& pool, impl::Endpoint endpoint, PublisherOptions options)
         : endpoint_{std::move(endpoint)},
-          options_{std::move(options)},
-          settings_{options_.connect_timeout, options_.rpc_timeout, options_.heartbeat, options_.connection_name},
+          options_{normalised(std::move(options))},
+          settings_{options_.connect_timeout, options_.rpc_timeout, options_.heartbeat,
+                    options_.connection_name},
           strand_{pool.make_strand()},
           watchdog_{std::max(options_.confirm_timeout / 2, std::chrono::milliseconds{100})},
           backoff_{options_.reconnect_backoff_min},
@@ -61,12 +68,15 @@ public:
         // lambda temporary written inside a co_await expression twice, which over-released a
         // shared_ptr it captured.
         auto initiate = [weak = weak_from_this()](auto handler, std::shared_ptr<Operation> op) {
-            auto self = weak.lock();
             auto home = asio::get_associated_executor(handler);
             op->arm(std::move(handler), std::move(home), [weak] {
                 if (auto impl = weak.lock()) impl->on_expired();
             });
-            self->submit(std::move(op));
+            if (auto self = weak.lock()) {
+                self->submit(std::move(op));
+            } else {
+                op->settle(unavailable("the publisher is closed"));
+            }
         };
         co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(
             std::move(initiate), asio::use_awaitable, std::move(op));
@@ -97,6 +107,7 @@ private:
     // Any thread.
     void submit(std::shared_ptr<Operation> op) {
         bool start = false;
+        bool wake = false;
         {
             std::lock_guard lock{mutex_};
             if (closed_) {
@@ -105,10 +116,12 @@ private:
             }
             queue_.push_back(op);
             start = !std::exchange(pumping_, true);
+            // One wake-up per sleep is enough: the pump takes the whole queue when it wakes.
+            wake = !start && pump_asleep_ && !std::exchange(wake_sent_, true);
         }
         if (start) {
             asio::post(strand_, [self = shared_from_this()] { self->pump(); });
-        } else {
+        } else if (wake) {
             wake_.notify();
         }
     }
@@ -181,8 +194,12 @@ private:
                 channel_->publish(op, settled_);
                 break;
             }
-            case Operation::Kind::declare_queue: channel_->declare_queue(op, settled_); break;
-            case Operation::Kind::ping: channel_->ping(op, settled_); break;
+            case Operation::Kind::declare_queue:
+                channel_->declare_queue(op, settled_);
+                break;
+            case Operation::Kind::ping:
+                channel_->ping(op, settled_);
+                break;
         }
     }
 
@@ -222,16 +239,25 @@ private:
     }
 
     void wait_for_input() {
+        {
+            std::lock_guard lock{mutex_};
+            if (!queue_.empty()) return;
+            pump_asleep_ = true;
+            wake_sent_ = false;
+        }
         pollfd fds[2] = {{wake_.fd(), POLLIN, 0}, {channel_->fd(), POLLIN, 0}};  // a negative fd is skipped
         const int timeout = channel_->has_buffered_input() ? 0 : static_cast<int>(tick_interval().count());
         if (::poll(fds, 2, timeout) > 0 && fds[0].revents) wake_.clear();
+        std::lock_guard lock{mutex_};
+        pump_asleep_ = false;
     }
 
     std::chrono::milliseconds tick_interval() const {
         const std::chrono::milliseconds half_heartbeat = options_.heartbeat / 2;
         const std::chrono::milliseconds longest{5000};
-        return options_.heartbeat.count() > 0 ? std::clamp(half_heartbeat, std::chrono::milliseconds{500}, longest)
-                                              : longest;
+        return options_.heartbeat.count() > 0
+                   ? std::clamp(half_heartbeat, std::chrono::milliseconds{500}, longest)
+                   : longest;
     }
 
     // On the strand, while no pump runs: keeps an idle connection's heartbeats going and
@@ -285,9 +311,11 @@ private:
     impl::WakeSignal wake_;
     impl::StallWatchdog watchdog_;
 
-    std::mutex mutex_;  // guards the next three, which callers' threads touch
+    std::mutex mutex_;  // guards what follows up to the strand's own, which callers' threads touch
     std::deque<std::shared_ptr<Operation>> queue_;
     bool pumping_ = false;
+    bool pump_asleep_ = false;  // in poll(): a new operation must wake it
+    bool wake_sent_ = false;
     bool closed_ = false;
 
     // The strand's own.

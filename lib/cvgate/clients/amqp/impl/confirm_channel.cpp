@@ -19,8 +19,10 @@ ErrorKind kind_of_channel_close(std::uint16_t code) {
         case AMQP_ACCESS_REFUSED:
         case AMQP_NOT_FOUND:
         case AMQP_RESOURCE_LOCKED:
-        case AMQP_PRECONDITION_FAILED: return ErrorKind::rejected;
-        default: return ErrorKind::unavailable;
+        case AMQP_PRECONDITION_FAILED:
+            return ErrorKind::rejected;
+        default:
+            return ErrorKind::unavailable;
     }
 }
 
@@ -86,8 +88,9 @@ void ConfirmChannel::publish(const Waiter& op, SettledList& out) {
         properties._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
         properties.message_id = bytes(m.message_id);
     }
-    const int status = amqp_basic_publish(connection_.get(), channel_, bytes(m.exchange), bytes(m.routing_key),
-                                          m.mandatory ? 1 : 0, 0, &properties, bytes(m.body));
+    const int status =
+        amqp_basic_publish(connection_.get(), channel_, bytes(m.exchange), bytes(m.routing_key),
+                           m.mandatory ? 1 : 0, 0, &properties, bytes(m.body));
     if (status != AMQP_STATUS_OK) {
         const auto detail = "cannot send: " + describe_status(status);
         connection_lost(detail, out);
@@ -158,10 +161,13 @@ void ConfirmChannel::fail_in_flight(const std::exception_ptr& failure, SettledLi
 
 void ConfirmChannel::handle(const amqp_frame_t& frame, SettledList& out) {
     switch (frame.frame_type) {
-        case AMQP_FRAME_METHOD: handle_method(frame.channel, frame.payload.method, out); return;
+        case AMQP_FRAME_METHOD:
+            handle_method(frame.channel, frame.payload.method, out);
+            return;
         case AMQP_FRAME_HEADER: {
             if (!returning_ || frame.channel != channel_ || returning_->header_seen) return;
-            const auto* properties = static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded);
+            const auto* properties =
+                static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded);
             const auto message_id = properties && (properties->_flags & AMQP_BASIC_MESSAGE_ID_FLAG)
                                         ? to_string(properties->message_id)
                                         : std::string{};
@@ -179,7 +185,8 @@ void ConfirmChannel::handle(const amqp_frame_t& frame, SettledList& out) {
             if (returning_->body_left == 0) returning_.reset();
             return;
         }
-        default: return;
+        default:
+            return;
     }
 }
 
@@ -187,8 +194,8 @@ void ConfirmChannel::handle_method(amqp_channel_t channel, const amqp_method_t& 
     if (channel == 0) {
         if (method.id == AMQP_CONNECTION_CLOSE_METHOD) {
             const auto* close = static_cast<const amqp_connection_close_t*>(method.decoded);
-            const auto detail = "connection closed by the broker: " + std::to_string(close->reply_code) + " " +
-                                to_string(close->reply_text);
+            const auto detail = "connection closed by the broker: " + std::to_string(close->reply_code) +
+                                " " + to_string(close->reply_text);
             amqp_connection_close_ok_t ok{};
             amqp_send_method(connection_.get(), 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
             connection_lost(detail, out);
@@ -216,8 +223,9 @@ void ConfirmChannel::handle_method(amqp_channel_t channel, const amqp_method_t& 
             Return r;
             r.exchange = to_string(ret->exchange);
             r.routing_key = to_string(ret->routing_key);
-            r.reason = "unroutable: " + describe_exchange(r.exchange) + " routes routing key '" + r.routing_key +
-                       "' to no queue (" + std::to_string(ret->reply_code) + " " + to_string(ret->reply_text) + ")";
+            r.reason = "unroutable: " + describe_exchange(r.exchange) + " routes routing key '" +
+                       r.routing_key + "' to no queue (" + std::to_string(ret->reply_code) + " " +
+                       to_string(ret->reply_text) + ")";
             returning_ = std::move(r);
             break;
         }
@@ -232,18 +240,21 @@ void ConfirmChannel::handle_method(amqp_channel_t channel, const amqp_method_t& 
         case AMQP_CHANNEL_FLOW_METHOD: {
             amqp_channel_flow_ok_t ok{};
             ok.active = static_cast<const amqp_channel_flow_t*>(method.decoded)->active;
-            if (amqp_send_method(connection_.get(), channel_, AMQP_CHANNEL_FLOW_OK_METHOD, &ok) != AMQP_STATUS_OK) {
+            if (amqp_send_method(connection_.get(), channel_, AMQP_CHANNEL_FLOW_OK_METHOD, &ok) !=
+                AMQP_STATUS_OK) {
                 connection_lost("cannot answer channel.flow", out);
             }
             break;
         }
-        default: break;
+        default:
+            break;
     }
     for (auto& settled : done) {
         using Outcome = ConfirmTracker<Waiter>::Outcome;
         std::exception_ptr failure;
         if (settled.outcome == Outcome::returned) failure = error(ErrorKind::rejected, settled.reason);
-        if (settled.outcome == Outcome::nacked) failure = error(ErrorKind::rejected, "the broker nacked the message");
+        if (settled.outcome == Outcome::nacked)
+            failure = error(ErrorKind::rejected, "the broker nacked the message");
         out.push_back({std::move(settled.waiter), failure});
     }
 }
@@ -257,7 +268,8 @@ std::exception_ptr ConfirmChannel::rpc_failure(const std::string& what, SettledL
         channel_closed(code, detail, out);
         return error(kind_of_channel_close(code), detail);
     }
-    if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+    if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         amqp_connection_close_ok_t ok{};
         amqp_send_method(connection_.get(), 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
     }
@@ -281,7 +293,8 @@ void ConfirmChannel::channel_closed(std::uint16_t code, const std::string& detai
 
 void ConfirmChannel::connection_lost(const std::string& detail, SettledList& out) {
     connection_.mark_broken();
-    fail_in_flight(error(ErrorKind::unavailable, "connection lost before the broker confirmed: " + detail), out);
+    fail_in_flight(error(ErrorKind::unavailable, "connection lost before the broker confirmed: " + detail),
+                   out);
     returning_.reset();
     channel_ = 0;
 }

@@ -30,8 +30,12 @@ public:
 
     void add(std::uint64_t tag, Waiter waiter, std::string exchange, std::string routing_key,
              std::string message_id) {
-        pending_.insert_or_assign(tag, Entry{std::move(waiter), std::move(exchange), std::move(routing_key),
-                                             std::move(message_id), false, {}});
+        pending_.insert_or_assign(tag, Entry{std::move(waiter),
+                                             std::move(exchange),
+                                             std::move(routing_key),
+                                             std::move(message_id),
+                                             false,
+                                             {}});
     }
 
     // Returns false when no unconfirmed publish matches (its waiter already gave up).
@@ -49,8 +53,12 @@ public:
     }
 
     // Tags the tracker does not know (their waiters gave up) are ignored.
-    void ack(std::uint64_t tag, bool multiple, std::vector<Settled>& out) { settle(tag, multiple, false, out); }
-    void nack(std::uint64_t tag, bool multiple, std::vector<Settled>& out) { settle(tag, multiple, true, out); }
+    void ack(std::uint64_t tag, bool multiple, std::vector<Settled>& out) {
+        settle(tag, multiple, false, out);
+    }
+    void nack(std::uint64_t tag, bool multiple, std::vector<Settled>& out) {
+        settle(tag, multiple, true, out);
+    }
 
     // Everything unconfirmed, oldest first: the channel is gone and will confirm nothing more.
     std::vector<Waiter> take_all() {
@@ -98,7 +106,9 @@ private:
         }
         for (auto it = first; it != last; ++it) {
             auto& entry = it->second;
-            const auto outcome = nacked ? Outcome::nacked : entry.returned ? Outcome::returned : Outcome::confirmed;
+            const auto outcome = nacked           ? Outcome::nacked
+                                 : entry.returned ? Outcome::returned
+                                                  : Outcome::confirmed;
             out.push_back(Settled{std::move(entry.waiter), outcome, std::move(entry.reason)});
         }
         pending_.erase(first, last);

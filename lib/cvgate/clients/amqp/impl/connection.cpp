@@ -14,7 +14,8 @@ ClientError unavailable(const std::string& message) {
 }
 
 std::chrono::microseconds remaining(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
     return std::max(left, std::chrono::microseconds{1000});
 }
 
@@ -47,7 +48,8 @@ Connection::Connection(const Endpoint& endpoint, const ConnectionSettings& setti
     name_entry.value.value.bytes = amqp_cstring_bytes(settings.name.c_str());
     amqp_table_t properties{settings.name.empty() ? 0 : 1, &name_entry};
 
-    const auto heartbeat = static_cast<int>(std::clamp<std::chrono::seconds::rep>(settings.heartbeat.count(), 0, 65535));
+    const auto heartbeat =
+        static_cast<int>(std::clamp<std::chrono::seconds::rep>(settings.heartbeat.count(), 0, 65535));
     amqp_rpc_reply_t reply = amqp_login_with_properties(
         state_.get(), endpoint.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, heartbeat, &properties,
         AMQP_SASL_METHOD_PLAIN, endpoint.user.c_str(), endpoint.password.c_str());
@@ -75,9 +77,12 @@ std::string describe_status(int status) { return amqp_error_string2(status); }
 
 std::string describe_reply(const amqp_rpc_reply_t& reply) {
     switch (reply.reply_type) {
-        case AMQP_RESPONSE_NORMAL: return "ok";
-        case AMQP_RESPONSE_NONE: return "no reply";
-        case AMQP_RESPONSE_LIBRARY_EXCEPTION: return describe_status(reply.library_error);
+        case AMQP_RESPONSE_NORMAL:
+            return "ok";
+        case AMQP_RESPONSE_NONE:
+            return "no reply";
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            return describe_status(reply.library_error);
         case AMQP_RESPONSE_SERVER_EXCEPTION:
             switch (reply.reply.id) {
                 case AMQP_CONNECTION_CLOSE_METHOD: {
@@ -90,7 +95,8 @@ std::string describe_reply(const amqp_rpc_reply_t& reply) {
                     return "channel closed by the broker: " + std::to_string(close->reply_code) + " " +
                            to_string(close->reply_text);
                 }
-                default: return std::string{"unexpected method "} + amqp_method_name(reply.reply.id);
+                default:
+                    return std::string{"unexpected method "} + amqp_method_name(reply.reply.id);
             }
     }
     return "unknown reply";

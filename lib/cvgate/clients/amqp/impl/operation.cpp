@@ -12,11 +12,12 @@ namespace cvgate::clients::amqp::impl {
 void Operation::start_timer(boost::asio::any_io_executor home, std::function<void()> on_expired) {
     home_ = std::move(home);
     timer_.emplace(home_, deadline);
-    timer_->async_wait([self = shared_from_this(), on_expired = std::move(on_expired)](boost::system::error_code ec) {
-        if (ec || !self->claim()) return;
-        if (on_expired) on_expired();
-        self->complete(self->timeout_error());
-    });
+    timer_->async_wait(
+        [self = shared_from_this(), on_expired = std::move(on_expired)](boost::system::error_code ec) {
+            if (ec || !self->claim()) return;
+            if (on_expired) on_expired();
+            self->complete(self->timeout_error());
+        });
 }
 
 void Operation::settle(std::exception_ptr error) {

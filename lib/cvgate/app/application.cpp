@@ -8,6 +8,8 @@
 #include <cvgate/api/job_routes.hpp>
 #include <cvgate/api/readiness.hpp>
 #include <cvgate/api/service_routes.hpp>
+#include <cvgate/app/measured_ports.hpp>
+#include <cvgate/app/metrics.hpp>
 #include <cvgate/clients/postgres/migrations.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,13 +26,17 @@ namespace {
 // Rollbacks and clean-up failures, as log lines an operator can act on.
 class FlowLog final : public jobs::Observer {
 public:
-    explicit FlowLog(Logger& logger) : logger_{logger} {}
+    FlowLog(Logger& logger, Metrics& metrics) : logger_{logger}, metrics_{metrics} {}
+    void accepted(std::string_view flow, std::size_t) override { metrics_.count_submission(flow, "accepted"); }
     void rollback(std::string_view flow, std::string_view stage, std::string_view job_id,
                   std::string_view cause) override {
+        metrics_.count_submission(flow, "rolled_back");
+        metrics_.count_rollback(flow, stage);
         logger_.warning("rollback", {{"flow", flow}, {"stage", stage}, {"job_id", job_id}, {"cause", cause}});
     }
     void rollback_failed(std::string_view flow, std::string_view step, std::string_view job_id,
                          std::string_view error) override {
+        metrics_.count_rollback_failure(flow, step);
         logger_.error("rollback step failed", {{"flow", flow}, {"step", step}, {"job_id", job_id}, {"error", error}});
     }
     void cleanup_failed(std::string_view job_id, std::string_view error) override {
@@ -39,9 +45,11 @@ public:
 
 private:
     Logger& logger_;
+    Metrics& metrics_;
 };
 
-http::ServerOptions server_options(const Config& c, Logger& logger, const api::AccessPolicy& policy) {
+http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& metrics,
+                                   const api::AccessPolicy& policy) {
     http::ServerOptions o;
     o.address = c.listen_addr;
     o.port = c.port;
@@ -52,7 +60,9 @@ http::ServerOptions server_options(const Config& c, Logger& logger, const api::A
     o.limits.header_timeout = c.header_timeout;
     o.limits.body_timeout = c.body_timeout;
     o.limits.idle_timeout = c.idle_timeout;
-    o.on_access = [&logger](const http::AccessRecord& r) {
+    o.on_access = [&logger, &metrics](const http::AccessRecord& r) {
+        metrics.observe_request(r.route, boost::beast::http::to_string(r.method), r.status,
+                                std::chrono::duration<double>(r.duration).count(), r.body_bytes_in);
         if (!logger.enabled(LogLevel::info)) return;
         logger.info("request", {{"method", boost::beast::http::to_string(r.method)},
                                 {"path", r.target},
@@ -75,7 +85,7 @@ http::ServerOptions server_options(const Config& c, Logger& logger, const api::A
 }  // namespace
 
 struct Application::Dependencies {
-    Dependencies(const Config& c, exec::BlockingPool& blocking, Logger& logger)
+    Dependencies(const Config& c, exec::BlockingPool& blocking, Logger& logger, Metrics& metrics)
         : volume{c.upload_volume_path, blocking},
           mongo_client{clients::mongo::Options{.url = c.mongo_url, .database = c.mongo_db_name}, blocking.executor()},
           hot{mongo_client},
@@ -83,7 +93,11 @@ struct Application::Dependencies {
           cold{pg_pool},
           publisher{blocking, c.rabbitmq_url},
           queue{publisher, c.jobs_queue},
-          flow_log{logger},
+          measured_hot{hot, metrics},
+          measured_cold{cold, metrics},
+          measured_queue{queue, metrics},
+          measured_volume{volume, metrics},
+          flow_log{logger, metrics},
           policy{c.api_keys, c.cors_origins} {}
 
     adapters::UploadVolume volume;
@@ -93,17 +107,22 @@ struct Application::Dependencies {
     adapters::PostgresColdStore cold;
     clients::amqp::Publisher publisher;
     adapters::AmqpJobQueue queue;
+    MeasuredHotStore measured_hot;
+    MeasuredColdStore measured_cold;
+    MeasuredJobQueue measured_queue;
+    MeasuredUploadStore measured_volume;
     FlowLog flow_log;
     api::AccessPolicy policy;
 
-    jobs::Ports ports() { return jobs::Ports{hot, cold, queue, volume, flow_log}; }
+    jobs::Ports ports() { return jobs::Ports{measured_hot, measured_cold, measured_queue, measured_volume, flow_log}; }
 };
 
 Application::Application(Config config, int log_fd)
     : config_{std::move(config)},
       logger_{config_.log_level, config_.log_format, log_fd},
       blocking_{config_.blocking_threads},
-      deps_{std::make_unique<Dependencies>(config_, blocking_, logger_)} {
+      metrics_{std::make_unique<Metrics>()},
+      deps_{std::make_unique<Dependencies>(config_, blocking_, logger_, *metrics_)} {
     api::add_service_routes(router_);
 
     api::JobRoutesConfig routes;
@@ -118,18 +137,43 @@ Application::Application(Config config, int log_fd)
     ready.draining = &draining_;
     Dependencies* d = deps_.get();
     ready.checks = {
-        {"mongodb", [d]() { return d->hot.ping(); }},
+        {"mongodb", [d]() { return d->measured_hot.ping(); }},
         {"postgresql",
          [d, this]() -> boost::asio::awaitable<void> {
-             co_await d->cold.ping();
+             co_await d->measured_cold.ping();
              if (!migrated_.load()) throw std::runtime_error{"schema migrations not applied yet"};
          }},
-        {"rabbitmq", [d]() { return d->queue.ping(); }},
-        {"volume", [d]() { return d->volume.check_writable(); }},
+        {"rabbitmq", [d]() { return d->measured_queue.ping(); }},
+        {"volume", [d]() { return d->measured_volume.check_writable(); }},
     };
     api::add_readiness_route(router_, std::move(ready));
 
-    server_ = std::make_unique<http::Server>(server_options(config_, logger_, deps_->policy), router_);
+    Metrics* m = metrics_.get();
+    router_.add(http::Verb::get, "/metrics", [m](http::Request&) -> boost::asio::awaitable<http::Response> {
+        http::Response res{http::Status::ok, 11};
+        res.set(http::Field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = m->render();
+        co_return res;
+    });
+    metrics_->set_routes(router_.patterns());
+
+    server_ = std::make_unique<http::Server>(server_options(config_, logger_, *metrics_, deps_->policy), router_);
+
+    http::Server* server = server_.get();
+    m->add_gauge("cvgate_http_requests_in_flight", "Requests being served.", "",
+                 [server] { return static_cast<double>(server->requests_in_flight()); });
+    m->add_gauge("cvgate_http_connections", "Open client connections.", "",
+                 [server] { return static_cast<double>(server->connections()); });
+    m->add_gauge("cvgate_blocking_pool_threads", "Threads of the blocking pool.", "",
+                 [this] { return static_cast<double>(blocking_.size()); });
+    m->add_gauge("cvgate_pool_connections", "PostgreSQL pool: its bound, open connections, free slots, waiters.",
+                 "pool=\"postgresql\",state=\"size\"", [d] { return static_cast<double>(d->pg_pool.stats().size); });
+    m->add_gauge("cvgate_pool_connections", "", "pool=\"postgresql\",state=\"open\"",
+                 [d] { return static_cast<double>(d->pg_pool.stats().open); });
+    m->add_gauge("cvgate_pool_connections", "", "pool=\"postgresql\",state=\"idle\"",
+                 [d] { return static_cast<double>(d->pg_pool.stats().idle); });
+    m->add_gauge("cvgate_pool_connections", "", "pool=\"postgresql\",state=\"waiting\"",
+                 [d] { return static_cast<double>(d->pg_pool.stats().waiting); });
 }
 
 Application::~Application() { shutdown(); }

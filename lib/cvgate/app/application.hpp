@@ -16,6 +16,8 @@
 
 namespace cvgate::app {
 
+class Metrics;
+
 class Application {
 public:
     // Builds everything and binds the listening port; throws on failure. Connects to no
@@ -41,6 +43,7 @@ private:
     Config config_;
     Logger logger_;
     exec::BlockingPool blocking_;
+    std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<Dependencies> deps_;
     std::atomic<bool> draining_{false};
     std::atomic<bool> migrated_{false};

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace cvgate::http {
@@ -41,6 +42,13 @@ void Router::add(Verb method, std::string_view pattern, Handler handler) {
         if (r.method == method && r.pattern == route.pattern)
             throw std::invalid_argument{"duplicate route: " + route.pattern};
     routes_.push_back(std::move(route));
+}
+
+std::vector<std::string> Router::patterns() const {
+    std::vector<std::string> out;
+    for (const auto& r : routes_)
+        if (std::find(out.begin(), out.end(), r.pattern) == out.end()) out.push_back(r.pattern);
+    return out;
 }
 
 bool Router::matches(const Route& route, std::string_view path, RouteParams& params) noexcept {

@@ -31,6 +31,9 @@ public:
     // Throws std::invalid_argument for a malformed pattern or a duplicate route.
     void add(Verb method, std::string_view pattern, Handler handler);
 
+    // Every registered template, once each, in registration order.
+    std::vector<std::string> patterns() const;
+
     // Matches a path (no query string); fills `params` with views into `path`.
     Match match(Verb method, std::string_view path, RouteParams& params) const;
 

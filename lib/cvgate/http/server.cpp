@@ -116,6 +116,7 @@ Server::~Server() {
 std::uint16_t Server::port() const noexcept { return shared_->port; }
 bool Server::draining() const noexcept { return shared_->draining.load(); }
 std::size_t Server::connections() const noexcept { return shared_->connections.load(); }
+std::size_t Server::requests_in_flight() const noexcept { return shared_->in_flight.load(); }
 
 void Server::start() {
     if (started_) return;

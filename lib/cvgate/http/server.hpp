@@ -71,6 +71,7 @@ public:
     void shutdown(std::chrono::milliseconds grace);
     bool draining() const noexcept;
     std::size_t connections() const noexcept;
+    std::size_t requests_in_flight() const noexcept;
 
     struct Shared;  // state the sessions see
     struct Worker;

@@ -80,6 +80,18 @@ bool is_disconnect(const boost::system::error_code& ec) {
            ec == bhttp::error::partial_message;
 }
 
+// Counts a request as in flight for as long as it lives.
+class InFlight {
+public:
+    explicit InFlight(std::atomic<std::size_t>& n) : n_{n} { n_.fetch_add(1, std::memory_order_relaxed); }
+    ~InFlight() { n_.fetch_sub(1, std::memory_order_relaxed); }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+private:
+    std::atomic<std::size_t>& n_;
+};
+
 class Session final : public BodySource {
 public:
     Session(tcp::socket socket, IdleSet& idle, std::shared_ptr<Server::Shared> shared)
@@ -262,6 +274,7 @@ asio::awaitable<void> Session::run() {
         }
 
         const RequestHead& head = parser.get().base();
+        InFlight counted{shared_->in_flight};
         expect_continue_ = beast::iequals(head[Field::expect], "100-continue");
         const std::string correlation_id = correlation_id_for(head);
         Request request{head, *this, correlation_id};

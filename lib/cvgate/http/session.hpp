@@ -19,6 +19,7 @@ struct Server::Shared {
     std::uint16_t port = 0;
     std::atomic<bool> draining{false};
     std::atomic<std::size_t> connections{0};
+    std::atomic<std::size_t> in_flight{0};  // requests between their head and their answer
 };
 
 // The connections of one I/O thread that wait for their next request: what a shutdown

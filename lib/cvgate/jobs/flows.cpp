@@ -153,6 +153,7 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
         co_await remove_files_quietly(p, job_id, out.cvs, true, "submit");
         throw Error{ErrorKind::unavailable, "Job queue unavailable: the job was not created"};
     }
+    p.observer.accepted("submit", out.cvs.size());
     co_return out;
 }
 
@@ -232,6 +233,7 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
         co_await remove_files_quietly(p, job_id, out.cvs, false, "add_cvs");
         throw Error{ErrorKind::unavailable, "Job queue unavailable: no CVs were added"};
     }
+    p.observer.accepted("add_cvs", out.cvs.size());
     co_return out;
 }
 

@@ -130,6 +130,7 @@ public:
 class Observer {
 public:
     virtual ~Observer() = default;
+    virtual void accepted(std::string_view /*flow*/, std::size_t /*files*/) {}
     virtual void rollback(std::string_view /*flow*/, std::string_view /*stage*/, std::string_view /*job_id*/,
                           std::string_view /*cause*/) {}
     virtual void rollback_failed(std::string_view /*flow*/, std::string_view /*step*/,

@@ -1,0 +1,82 @@
+#pragma once
+// Prometheus metrics for `GET /metrics`: requests by route, method and status with a latency
+// histogram per route; upload bytes; submissions and rollbacks by stage; dependency call
+// latency and errors; gauges read at scrape time (in-flight requests, connections, pools).
+// Recording a request takes no allocation and at most one short uncontended lock.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cvgate::app {
+
+// A cumulative histogram with fixed upper bounds (seconds), updated with atomics.
+class Histogram {
+public:
+    static constexpr std::array<double, 14> bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                     0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+    void observe(double seconds) noexcept;
+    void render(std::string& out, std::string_view name, std::string_view labels) const;
+
+private:
+    std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};  // last: +Inf
+    std::atomic<std::uint64_t> count_{0};
+    std::atomic<std::uint64_t> sum_micros_{0};
+};
+
+class Metrics {
+public:
+    Metrics();
+    // The routes' templates, set once before serving: each gets its own slot, so recording a
+    // request needs no map and no allocation.
+    void set_routes(const std::vector<std::string>& routes);
+
+    // One finished HTTP request. `route` is the template that matched, or empty.
+    void observe_request(std::string_view route, std::string_view method, unsigned status, double seconds,
+                         std::uint64_t bytes_in);
+    void observe_dependency(std::string_view dependency, std::string_view operation, double seconds, bool ok);
+    void count_submission(std::string_view flow, std::string_view outcome);
+    void count_rollback(std::string_view flow, std::string_view stage);
+    void count_rollback_failure(std::string_view flow, std::string_view step);
+
+    // A value read at scrape time; `labels` like `pool="postgres"` (may be empty).
+    void add_gauge(std::string name, std::string help, std::string labels, std::function<double()> read);
+
+    std::string render() const;
+
+private:
+    struct RouteSlot {
+        std::string route;
+        Histogram latency;
+        mutable std::mutex mutex;
+        std::vector<std::pair<std::string, std::uint64_t>> by_method_status;  // "GET|200" -> count
+    };
+    struct Gauge {
+        std::string name, help, labels;
+        std::function<double()> read;
+    };
+    using LabeledCounters = std::map<std::string, std::uint64_t, std::less<>>;
+
+    RouteSlot& slot_for(std::string_view route);
+    static void bump(std::mutex& m, LabeledCounters& counters, std::string key);
+
+    std::vector<std::unique_ptr<RouteSlot>> routes_;  // the last one is for unmatched paths
+    std::atomic<std::uint64_t> upload_bytes_{0};
+
+    mutable std::mutex mutex_;  // guards everything below
+    std::map<std::string, std::unique_ptr<Histogram>, std::less<>> dependency_latency_;  // dep|op
+    LabeledCounters dependency_errors_;  // dep|op
+    LabeledCounters submissions_;        // flow|outcome
+    LabeledCounters rollbacks_;          // flow|stage
+    LabeledCounters rollback_failures_;  // flow|step
+    std::vector<Gauge> gauges_;
+};
+
+}  // namespace cvgate::app

@@ -33,7 +33,9 @@ std::size_t env_number(const char* name, std::size_t fallback) {
     return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // `callers` coroutines issue SELECT 1 back to back until `until`; returns the count.
 asio::awaitable<void> caller(pg::Pool& pool, Clock::time_point until, std::size_t& done) {
@@ -49,20 +51,22 @@ void pool_round_trips(asio::io_context& io, pg::Pool& pool, std::size_t callers,
     {
         std::size_t warm = 0;
         const auto until = Clock::now() + std::chrono::milliseconds{300};
-        for (std::size_t i = 0; i < callers; ++i) asio::co_spawn(io, caller(pool, until, warm), asio::detached);
+        for (std::size_t i = 0; i < callers; ++i)
+            asio::co_spawn(io, caller(pool, until, warm), asio::detached);
         io.restart();
         io.run();
     }
     std::size_t done = 0;
     const auto start = Clock::now();
-    const auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>{seconds});
+    const auto until =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>{seconds});
     for (std::size_t i = 0; i < callers; ++i) asio::co_spawn(io, caller(pool, until, done), asio::detached);
     io.restart();
     io.run();
     const double elapsed = seconds_since(start);
-    std::printf("pool SELECT 1, %2zu concurrent callers: %9.0f round trips/s   mean latency %7.1f us\n", callers,
-                static_cast<double>(done) / elapsed, elapsed * 1e6 * static_cast<double>(callers) /
-                                                         static_cast<double>(done));
+    std::printf("pool SELECT 1, %2zu concurrent callers: %9.0f round trips/s   mean latency %7.1f us\n",
+                callers, static_cast<double>(done) / elapsed,
+                elapsed * 1e6 * static_cast<double>(callers) / static_cast<double>(done));
 }
 
 void direct_round_trips(const std::string& url, double seconds) {
@@ -74,8 +78,9 @@ void direct_round_trips(const std::string& url, double seconds) {
         ++done;
     }
     const double elapsed = seconds_since(start);
-    std::printf("direct Connection::query (no pool, no offload): %9.0f round trips/s   mean latency %7.1f us\n",
-                static_cast<double>(done) / elapsed, elapsed * 1e6 / static_cast<double>(done));
+    std::printf(
+        "direct Connection::query (no pool, no offload): %9.0f round trips/s   mean latency %7.1f us\n",
+        static_cast<double>(done) / elapsed, elapsed * 1e6 / static_cast<double>(done));
 }
 
 void offload_overhead(asio::io_context& io, cvgate::exec::BlockingPool& blocking, std::size_t n) {
@@ -85,7 +90,8 @@ void offload_overhead(asio::io_context& io, cvgate::exec::BlockingPool& blocking
             for (std::size_t i = 0; i < n; ++i) {
                 auto empty = [] {};
                 if (with_deadline) {
-                    co_await cvgate::exec::offload(blocking.executor(), empty, Clock::now() + std::chrono::seconds{5});
+                    co_await cvgate::exec::offload(blocking.executor(), empty,
+                                                   Clock::now() + std::chrono::seconds{5});
                 } else {
                     co_await cvgate::exec::offload(blocking.executor(), empty);
                 }
@@ -97,7 +103,8 @@ void offload_overhead(asio::io_context& io, cvgate::exec::BlockingPool& blocking
         io.run();
         const double elapsed = result.get();
         std::printf("offload of an empty lambda%s: %6.2f us per round trip (%zu sequential)\n",
-                    with_deadline ? " with a deadline" : "                ", elapsed * 1e6 / static_cast<double>(n), n);
+                    with_deadline ? " with a deadline" : "                ",
+                    elapsed * 1e6 / static_cast<double>(n), n);
     };
     run(false);
     run(true);
@@ -121,7 +128,8 @@ int main() try {
     options.size = 16;
     pg::Pool pool{blocking, options};
 
-    std::printf("blocking threads: %zu, pool size: %zu, %.0f s per measurement\n", threads, options.size, seconds);
+    std::printf("blocking threads: %zu, pool size: %zu, %.0f s per measurement\n", threads, options.size,
+                seconds);
     offload_overhead(io, blocking, 200'000);
     direct_round_trips(url, seconds);
     for (std::size_t callers : {1, 4, 16}) pool_round_trips(io, pool, callers, seconds);

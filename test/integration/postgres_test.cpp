@@ -167,9 +167,11 @@ TEST_CASE("NULLs, unicode and numbers round-trip through parameters and typed ac
     Pool pool{rt.blocking, pool_options(schema_url(), 2)};
     const std::string unicode = "Zoë Łukasz 山田太郎 — ✓ 🚀";
 
-    const Result r = rt.run(pool.query(
-        "SELECT $1::text, $2::text, $3::bigint, $4::double precision, $5::boolean, $6::int, $7::double precision",
-        {unicode, std::nullopt, std::int64_t{-9'007'199'254'740'993}, 0.1 + 0.2, true, std::optional<int>{}, 87.5}));
+    const Result r =
+        rt.run(pool.query("SELECT $1::text, $2::text, $3::bigint, $4::double precision, $5::boolean, "
+                          "$6::int, $7::double precision",
+                          {unicode, std::nullopt, std::int64_t{-9'007'199'254'740'993}, 0.1 + 0.2, true,
+                           std::optional<int>{}, 87.5}));
 
     REQUIRE(r.rows() == 1);
     CHECK(r.get<std::string>(0, 0) == unicode);
@@ -192,10 +194,11 @@ TEST_CASE("NULLs, unicode and numbers round-trip through parameters and typed ac
     // jsonb keeps every field, whatever the pipeline adds next.
     const std::string id = unique_job_id();
     rt.run(insert_job(pool, id));
-    rt.run(pool.query("INSERT INTO cv_analyses (job_id, cv_id, candidate_name, match_score, analysis) "
-                      "VALUES ($1, $2, $3, $4, $5::jsonb)",
-                      {id, "cv_000", unicode, 91.25,
-                       R"({"candidate_name": "Zoë", "skills": ["C++"], "risk_assessment": null})"}));
+    rt.run(
+        pool.query("INSERT INTO cv_analyses (job_id, cv_id, candidate_name, match_score, analysis) "
+                   "VALUES ($1, $2, $3, $4, $5::jsonb)",
+                   {id, "cv_000", unicode, 91.25,
+                    R"({"candidate_name": "Zoë", "skills": ["C++"], "risk_assessment": null})"}));
     const Result a = rt.run(pool.query(
         "SELECT candidate_name, match_score, analysis->>'candidate_name', analysis ? 'risk_assessment', "
         "analyzed_at IS NOT NULL FROM cv_analyses WHERE job_id = $1",
@@ -215,17 +218,19 @@ TEST_CASE("a transaction commits when its function returns and rolls back when i
 
     const std::int64_t inserted = rt.run(pool.with_transaction([&](Transaction& tx) {
         tx.query("INSERT INTO jobs (id, jd_text, status) VALUES ($1, 'jd', 'completed')", {kept});
-        return tx.query("INSERT INTO cv_analyses (job_id, cv_id, analysis) VALUES ($1, 'a', '{}'), ($1, 'b', '{}')",
-                        {kept})
+        return tx
+            .query(
+                "INSERT INTO cv_analyses (job_id, cv_id, analysis) VALUES ($1, 'a', '{}'), ($1, 'b', '{}')",
+                {kept})
             .affected_rows();
     }));
     CHECK(inserted == 2);
     CHECK(count(pool, rt, "SELECT count(*) FROM cv_analyses WHERE job_id = $1", {kept}) == 2);
 
     CHECK_THROWS_WITH(rt.run(pool.with_transaction([&](Transaction& tx) {
-                          tx.query("INSERT INTO jobs (id, jd_text, status) VALUES ($1, 'jd', 'completed')", {lost});
-                          throw std::runtime_error{"boom"};
-                      })),
+        tx.query("INSERT INTO jobs (id, jd_text, status) VALUES ($1, 'jd', 'completed')", {lost});
+        throw std::runtime_error{"boom"};
+    })),
                       "boom");
     CHECK(count(pool, rt, "SELECT count(*) FROM jobs WHERE id = $1", {lost}) == 0);
 
@@ -245,7 +250,8 @@ TEST_CASE("a transaction commits when its function returns and rolls back when i
 
     // Connections came back clean: a new transaction on each of them works.
     for (int i = 0; i < 4; ++i)
-        CHECK(rt.run(pool.with_transaction([](Transaction& tx) { return tx.query("SELECT 7").get<int>(0, 0); })) == 7);
+        CHECK(rt.run(pool.with_transaction(
+                  [](Transaction& tx) { return tx.query("SELECT 7").get<int>(0, 0); })) == 7);
 }
 
 TEST_CASE("a unique violation surfaces as conflict, naming the constraint but not the values") {
@@ -253,11 +259,13 @@ TEST_CASE("a unique violation surfaces as conflict, naming the constraint but no
     Pool pool{rt.blocking, pool_options(schema_url(), 1)};
     const std::string id = unique_job_id();
     rt.run(insert_job(pool, id));
-    const std::string insert_cv = "INSERT INTO cv_analyses (job_id, cv_id, email, analysis) VALUES ($1, $2, $3, '{}')";
+    const std::string insert_cv =
+        "INSERT INTO cv_analyses (job_id, cv_id, email, analysis) VALUES ($1, $2, $3, '{}')";
     rt.run(pool.query(insert_cv, {id, "cv_007", "secret.person@example.com"}));
 
-    const auto duplicate =
-        client_error_of([&] { rt.run(pool.query(insert_cv, {id, "cv_007", "secret.person@example.com"})); });
+    const auto duplicate = client_error_of([&] {
+        rt.run(pool.query(insert_cv, {id, "cv_007", "secret.person@example.com"}));
+    });
     REQUIRE(duplicate);
     CHECK(duplicate->kind() == ErrorKind::conflict);
     CHECK(duplicate->dependency() == "postgres");
@@ -266,10 +274,13 @@ TEST_CASE("a unique violation surfaces as conflict, naming the constraint but no
     CHECK_THAT(text, !Catch::Contains("cv_007") && !Catch::Contains(id));
 
     // ON CONFLICT DO NOTHING is how sync deduplicates: no error, nothing inserted.
-    const Result again = rt.run(pool.query(insert_cv + " ON CONFLICT (job_id, cv_id) DO NOTHING", {id, "cv_007", "x"}));
+    const Result again =
+        rt.run(pool.query(insert_cv + " ON CONFLICT (job_id, cv_id) DO NOTHING", {id, "cv_007", "x"}));
     CHECK(again.affected_rows() == 0);
 
-    const auto orphan = client_error_of([&] { rt.run(pool.query(insert_cv, {unique_job_id(), "cv_000", "x"})); });
+    const auto orphan = client_error_of([&] {
+        rt.run(pool.query(insert_cv, {unique_job_id(), "cv_000", "x"}));
+    });
     REQUIRE(orphan);
     CHECK(orphan->kind() == ErrorKind::not_found);
 
@@ -290,12 +301,14 @@ TEST_CASE("migrate is idempotent and migration 1 creates the contract's schema e
     CHECK(rt.run(migrate(pool)) == latest_version());
     CHECK(rt.run(migrate(pool)) == latest_version());
     CHECK(count(pool, rt, "SELECT count(*) FROM schema_migrations") == migration_count());
-    CHECK(count(pool, rt, "SELECT count(*) FROM schema_migrations WHERE version = 1 AND applied_at <= now()") == 1);
+    CHECK(count(pool, rt,
+                "SELECT count(*) FROM schema_migrations WHERE version = 1 AND applied_at <= now()") == 1);
 
     const Result columns = rt.run(pool.query(
         "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || "
         "coalesce(column_default, '-') FROM information_schema.columns "
-        "WHERE table_schema = 'public' AND table_name IN ('jobs', 'cv_analyses') ORDER BY table_name, ordinal_position"));
+        "WHERE table_schema = 'public' AND table_name IN ('jobs', 'cv_analyses') ORDER BY table_name, "
+        "ordinal_position"));
     std::vector<std::string> got;
     for (int r = 0; r < columns.rows(); ++r) got.emplace_back(columns.text(r, 0));
     const std::vector<std::string> expected{
@@ -322,12 +335,13 @@ TEST_CASE("migrate is idempotent and migration 1 creates the contract's schema e
     };
     CHECK(got == expected);
 
-    const Result indexes = rt.run(pool.query(
-        "SELECT indexdef FROM pg_indexes WHERE tablename = 'cv_analyses' ORDER BY indexname"));
+    const Result indexes = rt.run(
+        pool.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'cv_analyses' ORDER BY indexname"));
     std::string all;
     for (int r = 0; r < indexes.rows(); ++r) all += std::string{indexes.text(r, 0)} + "\n";
-    CHECK_THAT(all, Catch::Contains("UNIQUE INDEX cv_analyses_job_id_cv_id_key ON public.cv_analyses USING btree "
-                                    "(job_id, cv_id)"));
+    CHECK_THAT(all,
+               Catch::Contains("UNIQUE INDEX cv_analyses_job_id_cv_id_key ON public.cv_analyses USING btree "
+                               "(job_id, cv_id)"));
     CHECK_THAT(all, Catch::Contains("(job_id)\n") && Catch::Contains("(match_score)\n") &&
                         Catch::Contains("(recommendation)\n"));
 
@@ -338,7 +352,8 @@ TEST_CASE("migrate is idempotent and migration 1 creates the contract's schema e
     CHECK(count(pool, rt, "SELECT count(*) FROM cv_analyses") == 0);
 
     // The advisory lock was released: another session can take it at once.
-    CHECK(rt.run(pool.query("SELECT pg_try_advisory_lock($1::bigint)", {migration_lock_key})).get<bool>(0, 0));
+    CHECK(
+        rt.run(pool.query("SELECT pg_try_advisory_lock($1::bigint)", {migration_lock_key})).get<bool>(0, 0));
     rt.run(pool.query("SELECT pg_advisory_unlock($1::bigint)", {migration_lock_key}));
 }
 
@@ -354,8 +369,9 @@ TEST_CASE("migrations are applied once even when 4 pools migrate concurrently") 
 
     Pool& pool = *pools.front();
     CHECK(count(pool, rt, "SELECT count(*) FROM schema_migrations") == migration_count());
-    CHECK(count(pool, rt, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN "
-                          "('jobs', 'cv_analyses', 'schema_migrations')") == 3);
+    CHECK(count(pool, rt,
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN "
+                "('jobs', 'cv_analyses', 'schema_migrations')") == 3);
 }
 
 TEST_CASE("a migration with side effects runs exactly once when 4 threads migrate at the same instant") {
@@ -390,7 +406,8 @@ TEST_CASE("a migration with side effects runs exactly once when 4 threads migrat
 TEST_CASE("a failed migration is rolled back entirely and leaves the lock free") {
     const std::string url = fresh_database("cvgate_pg_migrate_fail");
     std::vector<Migration> migrations{cold_storage_migrations().begin(), cold_storage_migrations().end()};
-    migrations.push_back({latest_version() + 1, "CREATE TABLE half_done (x int); SELECT no_such_column FROM jobs"});
+    migrations.push_back(
+        {latest_version() + 1, "CREATE TABLE half_done (x int); SELECT no_such_column FROM jobs"});
 
     Connection conn = Connection::open({.url = url}, in(10s));
     const auto failed = client_error_of([&] { migrate(conn, migrations, in(30s)); });
@@ -398,14 +415,16 @@ TEST_CASE("a failed migration is rolled back entirely and leaves the lock free")
     CHECK(failed->kind() == ErrorKind::rejected);
 
     Connection check = Connection::open({.url = url}, in(10s));
-    CHECK(check.query("SELECT max(version) FROM schema_migrations", {}, in(5s)).get<int>(0, 0) == latest_version());
+    CHECK(check.query("SELECT max(version) FROM schema_migrations", {}, in(5s)).get<int>(0, 0) ==
+          latest_version());
     CHECK(check.query("SELECT to_regclass('half_done') IS NULL", {}, in(5s)).get<bool>(0, 0));
-    CHECK(check.query("SELECT pg_try_advisory_lock($1::bigint)", {migration_lock_key}, in(5s))
-              .get<bool>(0, 0));
+    CHECK(
+        check.query("SELECT pg_try_advisory_lock($1::bigint)", {migration_lock_key}, in(5s)).get<bool>(0, 0));
 }
 
-TEST_CASE("a long statement past its deadline fails with timeout, is canceled on the server, and the pool stays "
-          "usable") {
+TEST_CASE(
+    "a long statement past its deadline fails with timeout, is canceled on the server, and the pool stays "
+    "usable") {
     Runtime rt;
     const std::string app = "cvgate-test-sleep";
     Pool pool{rt.blocking, pool_options(schema_url(), 1, app)};
@@ -426,8 +445,8 @@ TEST_CASE("a long statement past its deadline fails with timeout, is canceled on
 
     Connection observer = Connection::open({.url = schema_url()}, in(5s));
     CHECK(observer
-              .query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'", {app},
-                     in(5s))
+              .query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+                     {app}, in(5s))
               .get<std::int64_t>(0, 0) == 0);
 }
 
@@ -470,8 +489,8 @@ TEST_CASE("more concurrent callers than connections all complete, never more tha
     std::vector<std::future<Result>> calls;
     for (int i = 0; i < 12; ++i) {
         calls.push_back(rt.spawn(pool.query(
-            "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = $1), pg_sleep(0.1)", {app},
-            10s)));
+            "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = $1), pg_sleep(0.1)",
+            {app}, 10s)));
     }
     std::int64_t most = 0;
     for (auto& c : calls) most = std::max(most, c.get().get<std::int64_t>(0, 0));
@@ -522,22 +541,25 @@ TEST_CASE("errors never show the connection URL or the password") {
     Runtime rt;
     const std::string password = "pw-Very-Secret-42";
     // Port 1: nothing listens there.
-    Pool refused{rt.blocking, pool_options("postgresql://postgres:" + password + "@127.0.0.1:1/kandidate", 1)};
+    Pool refused{rt.blocking,
+                 pool_options("postgresql://postgres:" + password + "@127.0.0.1:1/kandidate", 1)};
     const auto e = client_error_of([&] { rt.run(refused.ping()); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::unavailable);
     CHECK_THAT(e->what(), !Catch::Contains(password) && !Catch::Contains("postgresql://"));
 
     const auto bad_url = client_error_of([&] {
-        Pool p{rt.blocking, pool_options("postgresql://postgres:" + password + "@127.0.0.1:notaport/x?bad=%zz", 1)};
+        Pool p{rt.blocking,
+               pool_options("postgresql://postgres:" + password + "@127.0.0.1:notaport/x?bad=%zz", 1)};
     });
     REQUIRE(bad_url);
     CHECK(bad_url->kind() == ErrorKind::rejected);
     CHECK_THAT(bad_url->what(), !Catch::Contains(password) && !Catch::Contains("postgresql://"));
 }
 
-TEST_CASE("a query on a stopped server fails with unavailable within its deadline, and the next query after "
-          "restart succeeds without a new pool") {
+TEST_CASE(
+    "a query on a stopped server fails with unavailable within its deadline, and the next query after "
+    "restart succeeds without a new pool") {
     Runtime rt;
     Pool pool{rt.blocking, pool_options(schema_url(), 2)};
     rt.run(pool.ping());
@@ -596,5 +618,6 @@ TEST_CASE("a server restart while the pool sits idle is invisible to the next qu
     }
     // Both pooled sessions died with the old server; neither is handed out again.
     CHECK(rt.run(pool.query("SELECT 1", {}, 5s)).get<int>(0, 0) == 1);
-    CHECK(rt.run(pool.with_transaction([](Transaction& tx) { return tx.query("SELECT 2").get<int>(0, 0); })) == 2);
+    CHECK(rt.run(pool.with_transaction(
+              [](Transaction& tx) { return tx.query("SELECT 2").get<int>(0, 0); })) == 2);
 }

@@ -27,6 +27,9 @@ struct FinishConn {
     void operator()(PGconn* c) const noexcept { PQfinish(c); }
 };
 
+// Notices ("relation already exists, skipping"...) would go to stderr by default.
+void ignore_notice(void*, const char*) {}
+
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 }  // namespace
@@ -76,11 +79,13 @@ Connection Connection::open(const ConnectOptions& options, Deadline deadline) {
     if (Clock::now() >= deadline) throw error(ErrorKind::timeout, "deadline passed before connecting");
 
     const std::string user_timeout = std::to_string(options.connect_timeout.count());
-    const std::string backstop = "-c statement_timeout=" + std::to_string(options.server_statement_timeout.count());
+    const std::string backstop =
+        "-c statement_timeout=" + std::to_string(options.server_statement_timeout.count());
     // Ours first, the URL after: whatever the URL says wins (expand_dbname).
-    std::vector<const char*> keys{"application_name", "keepalives", "keepalives_idle", "keepalives_interval",
-                                  "keepalives_count", "tcp_user_timeout"};
-    std::vector<const char*> values{options.application_name.c_str(), "1", "30", "10", "3", user_timeout.c_str()};
+    std::vector<const char*> keys{"application_name",    "keepalives",       "keepalives_idle",
+                                  "keepalives_interval", "keepalives_count", "tcp_user_timeout"};
+    std::vector<const char*> values{
+        options.application_name.c_str(), "1", "30", "10", "3", user_timeout.c_str()};
     if (options.server_statement_timeout.count() > 0) {
         keys.push_back("options");
         values.push_back(backstop.c_str());
@@ -103,18 +108,19 @@ Connection Connection::open(const ConnectOptions& options, Deadline deadline) {
             const auto ready = wait_socket(PQsocket(conn.get()), state == PGRES_POLLING_READING,
                                            state == PGRES_POLLING_WRITING, limit);
             if (ready == SocketWait::timed_out) {
-                throw deadline_first
-                          ? error(ErrorKind::timeout, "deadline passed while connecting")
-                          : error(ErrorKind::unavailable, "no connection within " + ms_text(options.connect_timeout));
+                throw deadline_first ? error(ErrorKind::timeout, "deadline passed while connecting")
+                                     : error(ErrorKind::unavailable,
+                                             "no connection within " + ms_text(options.connect_timeout));
             }
-            if (ready == SocketWait::failed) throw error(ErrorKind::unavailable, "could not connect: poll failed");
+            if (ready == SocketWait::failed)
+                throw error(ErrorKind::unavailable, "could not connect: poll failed");
         }
         state = PQconnectPoll(conn.get());
     }
     if (PQsetnonblocking(conn.get(), 1) != 0)
-        throw impl::connection_error(ErrorKind::unavailable, "could not set non-blocking mode", conn.get(), secret);
-    // Notices (e.g. "already exists, skipping") would go to stderr by default.
-    PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+        throw impl::connection_error(ErrorKind::unavailable, "could not set non-blocking mode", conn.get(),
+                                     secret);
+    PQsetNoticeProcessor(conn.get(), ignore_notice, nullptr);
     return Connection{conn.release(), std::move(secret), options.cancel_grace};
 }
 
@@ -130,7 +136,8 @@ void Connection::lost(std::string_view what) {
 
 Result Connection::query(const std::string& sql, const Params& params, Deadline deadline) {
     require_open();
-    if (Clock::now() >= deadline) throw error(ErrorKind::timeout, "deadline passed before the statement was sent");
+    if (Clock::now() >= deadline)
+        throw error(ErrorKind::timeout, "deadline passed before the statement was sent");
     if (params.size() > 65535) throw error(ErrorKind::rejected, "too many parameters");
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -140,8 +147,8 @@ Result Connection::query(const std::string& sql, const Params& params, Deadline 
             throw error(ErrorKind::rejected, "parameter $" + std::to_string(i + 1) + " contains a NUL byte");
         values.push_back(p ? p->c_str() : nullptr);
     }
-    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                           nullptr, 0)) {
+    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                           nullptr, nullptr, 0)) {
         if (PQstatus(conn_) == CONNECTION_BAD) lost("connection lost");
         throw impl::connection_error(ErrorKind::rejected, "could not send the statement", conn_, secret_);
     }
@@ -150,7 +157,8 @@ Result Connection::query(const std::string& sql, const Params& params, Deadline 
 
 void Connection::execute_script(const std::string& sql, Deadline deadline) {
     require_open();
-    if (Clock::now() >= deadline) throw error(ErrorKind::timeout, "deadline passed before the script was sent");
+    if (Clock::now() >= deadline)
+        throw error(ErrorKind::timeout, "deadline passed before the script was sent");
     if (!PQsendQuery(conn_, sql.c_str())) {
         if (PQstatus(conn_) == CONNECTION_BAD) lost("connection lost");
         throw impl::connection_error(ErrorKind::rejected, "could not send the script", conn_, secret_);
@@ -194,7 +202,8 @@ Result Connection::finish(Deadline deadline) {
             if (ready == SocketWait::timed_out) {
                 if (canceled) {
                     close();
-                    throw error(ErrorKind::timeout, "statement exceeded its deadline; the cancel went unanswered");
+                    throw error(ErrorKind::timeout,
+                                "statement exceeded its deadline; the cancel went unanswered");
                 }
                 send_cancel();
                 canceled = true;
@@ -207,8 +216,10 @@ Result Connection::finish(Deadline deadline) {
         if (!r) break;
         switch (PQresultStatus(r)) {
             case PGRES_FATAL_ERROR:
-                if (!failed) failed.reset(r);
-                else PQclear(r);
+                if (!failed)
+                    failed.reset(r);
+                else
+                    PQclear(r);
                 break;
             case PGRES_COPY_IN:
             case PGRES_COPY_OUT:

@@ -40,7 +40,8 @@ Param param(const T& value) {
     } else if constexpr (std::is_floating_point_v<T>) {
         return impl::float_text(static_cast<double>(value));
     } else {
-        static_assert(std::is_convertible_v<const T&, std::string_view>, "no text form for this parameter type");
+        static_assert(std::is_convertible_v<const T&, std::string_view>,
+                      "no text form for this parameter type");
         return std::string{std::string_view{value}};
     }
 }
@@ -52,8 +53,9 @@ class Params {
 public:
     Params() = default;
     template <typename... Args>
-        requires(sizeof...(Args) > 0 && !(sizeof...(Args) == 1 && (std::same_as<std::remove_cvref_t<Args>, Params> && ...)))
-    Params(const Args&... args) {  // NOLINT(google-explicit-constructor): `{a, b}` is the point
+    requires(sizeof...(Args) > 0 &&
+             !(sizeof...(Args) == 1 && (std::same_as<std::remove_cvref_t<Args>, Params> && ...)))
+        Params(const Args&... args) {  // NOLINT(google-explicit-constructor): `{a, b}` is the point
         values_.reserve(sizeof...(Args));
         (values_.push_back(param(args)), ...);
     }

@@ -34,8 +34,9 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
     impl::Lease lease = core_->try_acquire();
     if (!lease) lease = co_await core_->async_acquire(deadline, boost::asio::use_awaitable);
     if (!lease) {
-        throw impl::error(ErrorKind::timeout, std::string{what} + ": no free connection within " + ms_text(timeout) +
-                                                  " (pool of " + std::to_string(options().size) + ")");
+        throw impl::error(ErrorKind::timeout, std::string{what} + ": no free connection within " +
+                                                  ms_text(timeout) + " (pool of " +
+                                                  std::to_string(options().size) + ")");
     }
     auto job = [lease = std::move(lease), work = std::move(work), deadline]() mutable {
         // The slot goes back before the caller resumes, so its next call finds it free.
@@ -49,15 +50,17 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
     try {
         co_await exec::offload(core_->blocking(), std::move(job), deadline);
     } catch (const exec::DeadlineExceeded&) {
-        throw impl::error(ErrorKind::timeout, std::string{what} + " did not complete within " + ms_text(timeout));
+        throw impl::error(ErrorKind::timeout,
+                          std::string{what} + " did not complete within " + ms_text(timeout));
     }
 }
 
 boost::asio::awaitable<Result> Pool::query(std::string sql, Params params) {
-    co_return co_await query(std::move(sql), std::move(params), options().default_timeout);
+    return query(std::move(sql), std::move(params), options().default_timeout);
 }
 
-boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::chrono::milliseconds timeout) {
+boost::asio::awaitable<Result> Pool::query(std::string sql, Params params,
+                                           std::chrono::milliseconds timeout) {
     // Owned by the work, which may outlive this frame when the deadline abandons it.
     struct Statement {
         std::string sql;
@@ -72,8 +75,6 @@ boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::
     co_return std::move(statement->result);
 }
 
-boost::asio::awaitable<void> Pool::ping() {
-    co_await query("SELECT 1", {}, options().ping_timeout);
-}
+boost::asio::awaitable<void> Pool::ping() { co_await query("SELECT 1", {}, options().ping_timeout); }
 
 }  // namespace cvgate::clients::postgres

@@ -47,15 +47,16 @@ public:
     boost::asio::awaitable<Result> query(std::string sql, Params params = {});
     boost::asio::awaitable<Result> query(std::string sql, Params params, std::chrono::milliseconds timeout);
 
-    // GCC 12 destroys an aggregate temporary in a co_await expression twice, and a lambda
-    // is one: `co_await pool.with_transaction([&](Transaction& tx) {...})` is safe (nothing
-    // to destroy), a lambda capturing strings or pointers by value must be named first.
-    //
     // Runs fn(Transaction&) on a blocking thread (its tx.query calls are synchronous), then
     // commits; an exception from fn rolls back and reaches the caller. No retry: on
     // conflict the caller decides. fn may capture by reference: the caller resumes only
     // once fn has returned, and the deadline is enforced inside, on every statement and
     // before COMMIT (so the caller may resume up to cancel_grace past it).
+    //
+    // GCC 12 destroys an aggregate temporary in a co_await expression twice, and a lambda
+    // is one: `co_await pool.with_transaction([&](Transaction& tx) {...})` is safe (its
+    // closure has nothing to destroy); a lambda capturing a string, a shared_ptr... by
+    // value must be named first and moved in.
     template <typename F>
     auto with_transaction(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
         return with_transaction(std::move(fn), options().default_timeout);
@@ -96,8 +97,10 @@ private:
         F fn;
         std::optional<std::conditional_t<std::is_void_v<R>, std::monostate, R>> result;
         void invoke(Args... args) {
-            if constexpr (std::is_void_v<R>) fn(args...);
-            else result.emplace(fn(args...));
+            if constexpr (std::is_void_v<R>)
+                fn(args...);
+            else
+                result.emplace(fn(args...));
         }
     };
 

@@ -12,9 +12,9 @@ namespace cvgate::clients::postgres {
 namespace {
 
 [[noreturn]] void bad_value(int row, int col, std::string_view what) {
-    throw ClientError{ErrorKind::rejected, "postgres",
-                      "row " + std::to_string(row) + ", column " + std::to_string(col) + ": " +
-                          std::string{what}};
+    throw ClientError{
+        ErrorKind::rejected, "postgres",
+        "row " + std::to_string(row) + ", column " + std::to_string(col) + ": " + std::string{what}};
 }
 
 template <typename T>
@@ -67,7 +67,9 @@ std::string_view Result::checked_text(int row, int col) const {
     return text(row, col);
 }
 
-std::string Result::parse(int row, int col, std::string*) const { return std::string{checked_text(row, col)}; }
+std::string Result::parse(int row, int col, std::string*) const {
+    return std::string{checked_text(row, col)};
+}
 std::string_view Result::parse(int row, int col, std::string_view*) const { return checked_text(row, col); }
 
 std::int64_t Result::parse(int row, int col, std::int64_t*) const {

@@ -82,7 +82,8 @@ void PoolCore::enqueue(std::shared_ptr<Waiter> waiter) {
 
 void PoolCore::forget(const Waiter* waiter) {
     std::lock_guard lock{mutex_};
-    auto it = std::find_if(waiters_.begin(), waiters_.end(), [&](const auto& w) { return w.get() == waiter; });
+    auto it =
+        std::find_if(waiters_.begin(), waiters_.end(), [&](const auto& w) { return w.get() == waiter; });
     if (it != waiters_.end()) waiters_.erase(it);
 }
 
@@ -94,8 +95,10 @@ void PoolCore::release(std::size_t slot) noexcept {
         while (!waiters_.empty() && !next) {
             auto w = std::move(waiters_.front());
             waiters_.pop_front();
-            if (w->claim()) next = std::move(w);
-            else expired.push_back(std::move(w));
+            if (w->claim())
+                next = std::move(w);
+            else
+                expired.push_back(std::move(w));
         }
         if (!next) free_.push_back(slot);
     }

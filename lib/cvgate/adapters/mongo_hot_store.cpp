@@ -50,10 +50,27 @@ jobs::Task<void> MongoHotStore::undo_reopen(std::string_view job_id, std::int64_
 
 jobs::Task<std::optional<object>> MongoHotStore::remove_candidate(std::string_view job_id,
                                                                  std::string_view cv_id) {
-    object filter{{"_id", job_id},
-                  {"$or", array{object{{"results.cv_id", cv_id}}, object{{"errors.cv_id", cv_id}}}}};
-    object update{{"$pull", object{{"results", object{{"cv_id", cv_id}}}, {"errors", object{{"cv_id", cv_id}}}}}};
-    co_return co_await client_.find_one_and_update(collection_, std::move(filter), std::move(update),
+    // The cv's entries are pulled exactly as stored ($pullAll): FerretDB 1.24 matches $pull
+    // values by equality only, so a condition such as {"cv_id": ...} would remove nothing.
+    object holding{{"_id", job_id},
+                   {"$or", array{object{{"results.cv_id", cv_id}}, object{{"errors.cv_id", cv_id}}}}};
+    object find_filter = holding;
+    auto found = co_await client_.find_one(collection_, std::move(find_filter));
+    if (!found) co_return std::nullopt;
+    object pull_all;
+    static constexpr const char* lists[] = {"results", "errors"};
+    for (const char* list : lists) {
+        array entries;
+        if (const auto* v = found->if_contains(list); v && v->is_array()) {
+            for (const auto& entry : v->get_array()) {
+                const auto* id = entry.is_object() ? entry.get_object().if_contains("cv_id") : nullptr;
+                if (id && id->is_string() && id->get_string() == cv_id) entries.push_back(entry);
+            }
+        }
+        pull_all[list] = std::move(entries);
+    }
+    object update{{"$pullAll", std::move(pull_all)}};
+    co_return co_await client_.find_one_and_update(collection_, std::move(holding), std::move(update),
                                                    clients::mongo::ReturnDocument::before);
 }
 

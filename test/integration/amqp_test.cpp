@@ -322,6 +322,28 @@ TEST_CASE("publishing to an unroutable routing key with mandatory fails with rej
     inspector.delete_queue(queue);
 }
 
+TEST_CASE(
+    "an unroutable message larger than a frame fails with rejected, and the next large publish arrives "
+    "whole") {
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    const std::string big(300 * 1024, 'j');  // returned to us over several body frames
+    auto lost = job_message(unique_name("nowhere_big"), "big");
+    lost.body = big;
+    CHECK(failure_of(publisher.publish(lost)).kind() == ErrorKind::rejected);
+
+    const auto queue = unique_name("big");
+    run(publisher.declare_queue(queue));
+    auto kept = job_message(queue, "big");
+    kept.body = big + "end";
+    run(publisher.publish(kept));
+    Inspector inspector;
+    auto got = inspector.get(queue);
+    REQUIRE(got);
+    CHECK(got->body == kept.body);
+    inspector.delete_queue(queue);
+}
+
 TEST_CASE("publishing to a missing exchange fails with rejected, and the publisher keeps working") {
     cvgate::exec::BlockingPool pool{2};
     amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};

@@ -13,6 +13,7 @@
 #   CVGATE_CACHE      cache directory (default $HOME/.cache/cvgate)
 #   FERRETDB_VERSION  FerretDB version to build (default v1.24.2)
 #   SKIP_APT=1        skip the Debian packages step (e.g. on a machine without root)
+#   SKIP_MONGO_SERVER=1  skip the MongoDB-wire server step (a container image needs none)
 set -euo pipefail
 
 FERRETDB_VERSION=${FERRETDB_VERSION:-v1.24.2}
@@ -26,7 +27,7 @@ log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 mode=full
@@ -55,6 +56,7 @@ build_pkgs=(
     g++ cmake ninja-build pkg-config
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libpq-dev libmongoc-dev libbson-dev librabbitmq-dev catch2
+    python3-flasgger python3-venv
     wrk clang-14 libclang-rt-14-dev clang-format-14
 )
 
@@ -95,6 +97,11 @@ fi
 # stack.sh never uses those instances (it runs its own in a scratch directory).
 
 # --- MongoDB-wire server ----------------------------------------------------------------
+
+if [[ ${SKIP_MONGO_SERVER:-0} == 1 ]]; then
+    log "SKIP_MONGO_SERVER=1: no MongoDB-wire server"
+    exit 0
+fi
 
 if command -v mongod >/dev/null 2>&1; then
     log "mongod found at $(command -v mongod): using it, FerretDB not needed"

@@ -5,6 +5,7 @@
 #include <cvgate/adapters/postgres_cold_store.hpp>
 #include <cvgate/adapters/upload_volume.hpp>
 #include <cvgate/api/access_policy.hpp>
+#include <cvgate/api/docs_routes.hpp>
 #include <cvgate/api/job_routes.hpp>
 #include <cvgate/api/readiness.hpp>
 #include <cvgate/api/service_routes.hpp>
@@ -124,6 +125,7 @@ Application::Application(Config config, int log_fd)
       metrics_{std::make_unique<Metrics>()},
       deps_{std::make_unique<Dependencies>(config_, blocking_, logger_, *metrics_)} {
     api::add_service_routes(router_);
+    api::add_docs_routes(router_);
 
     api::JobRoutesConfig routes;
     routes.limits = jobs::Limits{config_.max_file_size, config_.max_files, config_.jd_min_length,

@@ -8,7 +8,7 @@ namespace {
 
 void append_double(std::string& out, double v) {
     char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
     out.append(buf, end);
 }
 

@@ -51,14 +51,24 @@ Stored<std::invoke_result_t<F&>> invoke_stored(F& fn) {
 // One pending offload with a deadline: whichever of "the call finished" and "the timer
 // fired" happens first completes the awaiting coroutine; the other finds `claimed` set.
 // Both paths run on the awaiter's executor, so the timer is only touched there.
-template <typename Handler, typename Value>
+// `work` keeps the awaiter's io_context running while the race is open; it is let go the
+// moment the race is decided, so an abandoned call does not hold that io_context hostage.
+template <typename Handler, typename Value, typename TrackedExecutor>
 struct RaceState {
-    RaceState(Handler h, boost::asio::any_io_executor ex) : handler{std::move(h)}, timer{ex} {}
+    RaceState(Handler h, boost::asio::any_io_executor ex, TrackedExecutor w)
+        : handler{std::move(h)}, timer{ex}, work{std::move(w)} {}
     std::optional<Handler> handler;
     boost::asio::steady_timer timer;
+    std::optional<TrackedExecutor> work;
     std::atomic<bool> claimed{false};
 
     bool claim() { return !claimed.exchange(true); }
+    void complete(std::exception_ptr error, Value value) {
+        auto h = std::move(*handler);
+        handler.reset();
+        work.reset();
+        std::move(h)(error, std::move(value));
+    }
 };
 
 }  // namespace detail
@@ -110,17 +120,15 @@ auto offload(Executor target, F fn, std::chrono::steady_clock::time_point deadli
 
     auto initiate = [target, deadline](auto handler, F f) mutable {
         using Handler = decltype(handler);
-        using State = detail::RaceState<Handler, Value>;
-        auto home = boost::asio::prefer(boost::asio::get_associated_executor(handler),
-                                        boost::asio::execution::outstanding_work.tracked);
-        auto state = std::make_shared<State>(std::move(handler), home);
+        auto home = boost::asio::get_associated_executor(handler);
+        auto tracked = boost::asio::prefer(home, boost::asio::execution::outstanding_work.tracked);
+        using State = detail::RaceState<Handler, Value, decltype(tracked)>;
+        auto state = std::make_shared<State>(std::move(handler), home, std::move(tracked));
 
         state->timer.expires_at(deadline);
         state->timer.async_wait([state](boost::system::error_code ec) {
             if (ec || !state->claim()) return;
-            auto h = std::move(*state->handler);
-            state->handler.reset();
-            std::move(h)(std::make_exception_ptr(DeadlineExceeded{}), Value{});
+            state->complete(std::make_exception_ptr(DeadlineExceeded{}), Value{});
         });
 
         boost::asio::post(target, [f = std::move(f), state, home, deadline]() mutable {
@@ -137,9 +145,7 @@ auto offload(Executor target, F fn, std::chrono::steady_clock::time_point deadli
             boost::asio::dispatch(home, [state, error, value = std::move(value)]() mutable {
                 if (!state->claim()) return;
                 state->timer.cancel();
-                auto h = std::move(*state->handler);
-                state->handler.reset();
-                std::move(h)(error, value ? std::move(*value) : Value{});
+                state->complete(error, value ? std::move(*value) : Value{});
             });
         });
     };

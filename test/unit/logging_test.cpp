@@ -1,0 +1,67 @@
+#include <cvgate/app/logging.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+using namespace cvgate::app;
+
+namespace {
+
+// Everything the logger wrote to a pipe, one entry per line.
+std::vector<std::string> lines_of(const std::function<void(Logger&)>& body, LogFormat format = LogFormat::json) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    {
+        Logger logger{LogLevel::info, format, fds[1]};
+        body(logger);
+        logger.flush();
+    }
+    ::close(fds[1]);
+    std::string all;
+    char buf[4096];
+    while (true) {
+        const ssize_t n = ::read(fds[0], buf, sizeof buf);
+        if (n <= 0) break;
+        all.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    std::vector<std::string> out;
+    for (std::size_t start = 0, nl; (nl = all.find('\n', start)) != std::string::npos; start = nl + 1)
+        out.push_back(all.substr(start, nl - start));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a JSON log line is one valid object with every field, whatever the strings hold", "[logging]") {
+    auto lines = lines_of([](Logger& log) {
+        log.info("request", {{"method", "GET"},
+                             {"path", "/a\"b\\c\n\x01"},
+                             {"status", 200u},
+                             {"duration_ms", 1.5},
+                             {"ok", true},
+                             {"bad_utf8", "\xff\xfe ok \xc3\xa9"}});
+    });
+    REQUIRE(lines.size() == 1);
+    auto v = boost::json::parse(lines[0]).as_object();
+    CHECK(v.at("msg") == "request");
+    CHECK(v.at("level") == "info");
+    CHECK(v.at("path") == "/a\"b\\c\n\x01");
+    CHECK(v.at("status") == 200);
+    CHECK(v.at("duration_ms") == 1.5);
+    CHECK(v.at("ok") == true);
+    CHECK(v.at("bad_utf8") == "\xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9");
+    CHECK(v.at("ts").as_string().size() == 24);
+}
+
+TEST_CASE("lines below the level are dropped; text format stays one line per event", "[logging]") {
+    auto lines = lines_of([](Logger& log) {
+        log.debug("hidden");
+        log.warning("shown", {{"k", "two\nlines"}});
+    }, LogFormat::text);
+    REQUIRE(lines.size() == 1);
+    CHECK_THAT(lines[0], Catch::Contains("warning shown k=two\\u000alines"));
+}

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -96,9 +97,13 @@ UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool)
     std::error_code ec;
     std::filesystem::create_directories(incoming_, ec);
     if (ec) throw ClientError{ErrorKind::unavailable, "volume", "cannot create the upload directory: " + ec.message()};
+    // Staged files left by a crash. Other replicas share the volume and stage their uploads
+    // here too: only files untouched for far longer than any live upload's inactivity
+    // timeout are theirs to lose.
+    const auto stale_before = std::filesystem::file_time_type::clock::now() - std::chrono::minutes{15};
     for (const auto& entry : std::filesystem::directory_iterator{incoming_, ec}) {
         std::error_code ignored;
-        std::filesystem::remove(entry.path(), ignored);
+        if (entry.last_write_time(ignored) < stale_before) std::filesystem::remove(entry.path(), ignored);
     }
 }
 

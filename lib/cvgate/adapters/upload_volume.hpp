@@ -13,7 +13,8 @@ namespace cvgate::adapters {
 
 class UploadVolume final : public jobs::UploadStore {
 public:
-    // Creates `root` and `root/.incoming` if needed and removes staged files left by a crash.
+    // Creates `root` and `root/.incoming` if needed and removes staged files a crash left
+    // behind (untouched for 15 minutes: other replicas stage their live uploads there too).
     UploadVolume(std::string root, exec::BlockingPool& pool);
 
     jobs::Task<std::unique_ptr<jobs::StagedFile>> stage() override;

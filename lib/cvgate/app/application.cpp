@@ -124,6 +124,15 @@ Application::Application(Config config, int log_fd)
       blocking_{config_.blocking_threads},
       metrics_{std::make_unique<Metrics>()},
       deps_{std::make_unique<Dependencies>(config_, blocking_, logger_, *metrics_)} {
+    // mongo-c-driver's own diagnostics join the structured log instead of bare stderr.
+    clients::mongo::set_driver_log_sink([this](clients::mongo::DriverLogLevel level, std::string_view domain,
+                                               std::string_view message) {
+        const LogLevel mapped = level == clients::mongo::DriverLogLevel::error     ? LogLevel::error
+                                : level == clients::mongo::DriverLogLevel::warning ? LogLevel::warning
+                                : level == clients::mongo::DriverLogLevel::info    ? LogLevel::info
+                                                                                   : LogLevel::debug;
+        logger_.log(mapped, "mongo driver", {{"domain", domain}, {"message", message}});
+    });
     api::add_service_routes(router_);
     api::add_docs_routes(router_);
 
@@ -233,6 +242,7 @@ void Application::shutdown() {
         logger_.warning("closing the broker connection failed", {{"error", e.what()}});
     }
     blocking_.join();
+    clients::mongo::set_driver_log_sink(nullptr);
     logger_.info("stopped");
     logger_.flush();
 }

@@ -147,7 +147,7 @@ std::int64_t count(Pool& pool, Runtime& rt, const std::string& sql, Params param
 
 }  // namespace
 
-TEST_CASE("parameters are never interpolated: quotes and '; DROP TABLE round-trip") {
+TEST_CASE("parameters are never interpolated: quotes, comment marks and DROP TABLE round-trip as data") {
     Runtime rt;
     Pool pool{rt.blocking, pool_options(schema_url(), 2)};
     const std::string id = unique_job_id();

@@ -32,6 +32,8 @@ struct PoolOptions {
     std::chrono::milliseconds ping_timeout{1'000};
 };
 
+// Await its calls from coroutines whose executor runs one handler at a time (an io_context
+// per thread, as the server has, or a strand): the deadline timers live there.
 class Pool {
 public:
     // `blocking` must outlive the pool. Opens no connection yet; throws rejected for a URL

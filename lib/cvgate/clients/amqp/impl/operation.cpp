@@ -22,14 +22,15 @@ void Operation::start_timer(boost::asio::any_io_executor home, std::function<voi
 
 void Operation::settle(std::exception_ptr error) {
     if (!claim()) return;
-    boost::asio::post(home_, [self = shared_from_this(), error] {
-        self->timer_->cancel();
-        self->complete(error);
-    });
+    boost::asio::post(home_, [self = shared_from_this(), error] { self->complete(error); });
 }
 
-// On the caller's executor, once claimed.
+// On the caller's executor, once claimed. The timer goes here and now (its pending wait is
+// cancelled): the strand may hold the Operation for a while yet, and the timer must not
+// outlive the caller's io_context.
 void Operation::complete(std::exception_ptr error) {
+    timer_.reset();
+    home_ = {};
     auto completion = std::move(completion_);
     completion->invoke(error);
 }

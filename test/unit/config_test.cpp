@@ -97,6 +97,7 @@ TEST_CASE("a bad value stops start-up with one line naming the variable", "[conf
                Catch::StartsWith("JD_MIN_LENGTH:"));
     CHECK_THAT(message_of({"--nope", "1"}, {}), Catch::Contains("unknown option '--nope'"));
     CHECK_THAT(message_of({"--port"}, {}), Catch::Contains("--port: missing value"));
+    CHECK_THAT(message_of({}, {{"RABBITMQ_URL", "amqps://u:p@mq/"}}), Catch::StartsWith("RABBITMQ_URL:"));
     const auto secret = message_of({}, {{"DATABASE_URL", "mysql://user:hunter2@db/x"}});
     CHECK_THAT(secret, Catch::StartsWith("DATABASE_URL:"));
     CHECK_THAT(secret, !Catch::Contains("hunter2"));

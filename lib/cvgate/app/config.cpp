@@ -137,7 +137,8 @@ const std::vector<Option>& options() {
          [](Config& c, auto n, auto v) { c.database_url = parse_url(n, v, {"postgresql://", "postgres://"}); }},
         {"RABBITMQ_URL", "amqp://guest:guest@localhost:5672/",
          "RabbitMQ URL; else built from RABBITMQ_HOST/PORT/USER/PASS",
-         [](Config& c, auto n, auto v) { c.rabbitmq_url = parse_url(n, v, {"amqp://", "amqps://"}); }},
+         // amqps:// is refused here, with this one line, rather than by the broker client at start-up.
+         [](Config& c, auto n, auto v) { c.rabbitmq_url = parse_url(n, v, {"amqp://"}); }},
         {"JOBS_QUEUE", "jobs_queue", "queue the job messages are published to",
          [](Config& c, auto n, auto v) {
              if (v.empty() || v.size() > 255) bad(n, "expected a queue name of 1 to 255 bytes", v);

@@ -74,6 +74,10 @@ struct RaceState {
 }  // namespace detail
 
 // Runs `fn` on `target`; the awaiting coroutine resumes on its own executor.
+//
+// Name the callable before the co_await: `auto work = [..] {..}; co_await offload(ex, std::move(work));`.
+// GCC 12 destroys a capturing lambda written inline in a co_await expression twice (a
+// use-after-free that ASan and valgrind both caught here); a named one is safe.
 template <typename Executor, typename F>
 auto offload(Executor target, F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
     using Result = std::invoke_result_t<F&>;

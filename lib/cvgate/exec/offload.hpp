@@ -18,6 +18,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -53,19 +54,25 @@ Stored<std::invoke_result_t<F&>> invoke_stored(F& fn) {
 // Both paths run on the awaiter's executor, so the timer is only touched there.
 // `work` keeps the awaiter's io_context running while the race is open; it is let go the
 // moment the race is decided, so an abandoned call does not hold that io_context hostage.
+// From then on the awaiter may destroy its io_context while the pool still holds this
+// state: the timer goes with the decision, and the pool side looks at `claimed` under
+// `home_mutex` (which the timer claims under) before it posts anything home.
 template <typename Handler, typename Value, typename TrackedExecutor>
 struct RaceState {
     RaceState(Handler h, boost::asio::any_io_executor ex, TrackedExecutor w)
-        : handler{std::move(h)}, timer{ex}, work{std::move(w)} {}
+        : handler{std::move(h)}, timer{std::in_place, ex}, work{std::move(w)} {}
     std::optional<Handler> handler;
-    boost::asio::steady_timer timer;
+    std::optional<boost::asio::steady_timer> timer;
     std::optional<TrackedExecutor> work;
     std::atomic<bool> claimed{false};
+    std::mutex home_mutex;
 
     bool claim() { return !claimed.exchange(true); }
+    // On the awaiter's executor, by the winner of the race.
     void complete(std::exception_ptr error, Value value) {
         auto h = std::move(*handler);
         handler.reset();
+        timer.reset();
         work.reset();
         std::move(h)(error, std::move(value));
     }
@@ -129,9 +136,13 @@ auto offload(Executor target, F fn, std::chrono::steady_clock::time_point deadli
         using State = detail::RaceState<Handler, Value, decltype(tracked)>;
         auto state = std::make_shared<State>(std::move(handler), home, std::move(tracked));
 
-        state->timer.expires_at(deadline);
-        state->timer.async_wait([state](boost::system::error_code ec) {
-            if (ec || !state->claim()) return;
+        state->timer->expires_at(deadline);
+        state->timer->async_wait([state](boost::system::error_code ec) {
+            if (ec) return;
+            {
+                std::lock_guard lock{state->home_mutex};
+                if (!state->claim()) return;
+            }
             state->complete(std::make_exception_ptr(DeadlineExceeded{}), Value{});
         });
 
@@ -146,9 +157,12 @@ auto offload(Executor target, F fn, std::chrono::steady_clock::time_point deadli
             } catch (...) {
                 error = std::current_exception();
             }
-            boost::asio::dispatch(home, [state, error, value = std::move(value)]() mutable {
+            // Lost to the timer: the awaiter has moved on and its io_context may be gone.
+            std::lock_guard lock{state->home_mutex};
+            if (state->claimed.load()) return;
+            boost::asio::post(home, [state, error, value = std::move(value)]() mutable {
                 if (!state->claim()) return;
-                state->timer.cancel();
+                state->timer->cancel();
                 state->complete(error, value ? std::move(*value) : Value{});
             });
         });

@@ -165,7 +165,7 @@ std::vector<std::string> tree(const std::string& root) {
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator{root, ec};
          !ec && it != fs::recursive_directory_iterator{}; it.increment(ec))
-        out.push_back(fs::relative(it->path(), root).string());
+        out.push_back(it->path().lexically_relative(root).string());  // a file may vanish meanwhile
     std::sort(out.begin(), out.end());
     return out;
 }

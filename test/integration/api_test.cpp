@@ -6,14 +6,20 @@
 #include "integration/stack_support.hpp"
 
 #include <cvgate/adapters/mongo_hot_store.hpp>
+#include <cvgate/clients/client_error.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <filesystem>
 #include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -232,6 +238,29 @@ TEST_CASE("a submission is stored, queued, tracked, synced and served exactly as
     CHECK(again.object().at("job") == s.at("job"));
     CHECK(again.object().at("synced_cvs") == 0);
     CHECK(pg_count("SELECT count(*) FROM cv_analyses WHERE job_id = $1", pg::Params{id}) == 2);
+}
+
+TEST_CASE(
+    "a correlation id that is not 1-128 letters, digits or ._:- is replaced by a new UUID, used everywhere") {
+    Gateway gw;
+    for (const std::string& given :
+         {std::string{"has spaces"}, std::string{"semi;colon"}, std::string(129, 'a')}) {
+        INFO("X-Correlation-ID: " << given);
+        const auto a = gw.post_form("/jobs/submit", form_with_pdfs(1), "X-Correlation-ID: " + given + "\r\n");
+        const std::string id = accepted(a);
+        const std::string correlation_id = str(a.object().at("correlation_id"));
+        CHECK(matches(correlation_id, uuid_v4_regex));
+        CHECK(a.header("X-Correlation-ID") == correlation_id);
+        CHECK(str(gw.hot(id)->at("correlation_id")) == correlation_id);
+        const auto messages = gw.take_messages();
+        REQUIRE(messages.size() == 1);
+        CHECK(messages[0].correlation_id == correlation_id);
+        CHECK(str(messages[0].json.at("correlation_id")) == correlation_id);
+    }
+    const std::string longest(128, 'z');
+    const auto a = gw.post_form("/jobs/submit", form_with_pdfs(1), "X-Correlation-ID: " + longest + "\r\n");
+    accepted(a);
+    CHECK(str(a.object().at("correlation_id")) == longest);
 }
 
 // ---- add-cvs -------------------------------------------------------------------------
@@ -573,6 +602,34 @@ TEST_CASE("the hot store deletes only the version a sync read") {
     CHECK(gw.hot(id));
     CHECK(run(store.remove_if_unchanged(id, {"complete", 2, 0})));
     CHECK_FALSE(gw.hot(id));
+}
+
+// Every helper here runs a call on an io_context of its own and destroys it at once, as
+// any short-lived caller may (a CLI, a migration thread, a shutdown): nothing of the call
+// may outlive it on the blocking pool. (Under ASan this caught a use-after-free.)
+TEST_CASE(
+    "a caller may destroy its io_context as soon as a MongoDB call returned, in time or past its deadline") {
+    Gateway gw;
+    for (int i = 0; i < 50; ++i) {
+        {
+            boost::asio::io_context io;
+            json::object filter{{"_id", "none"}};
+            auto found = boost::asio::co_spawn(io, gw.mongo().find_one("jobs", std::move(filter)),
+                                               boost::asio::use_future);
+            io.run();
+            CHECK_FALSE(found.get());
+        }
+        {
+            boost::asio::io_context io;
+            json::object filter{{"_id", "none"}};
+            const auto past = std::chrono::steady_clock::now() - 1ms;
+            auto late = boost::asio::co_spawn(io, gw.mongo().find_one("jobs", std::move(filter), past),
+                                              boost::asio::use_future);
+            io.run();
+            CHECK_THROWS_AS(late.get(), cvgate::clients::ClientError);
+        }
+    }
+    std::this_thread::sleep_for(200ms);  // what the pool still held goes now
 }
 
 // ---- Hostile input -------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include <cvgate/app/logging.hpp>
 
+#include <cvgate/text/utf8.hpp>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,27 +44,6 @@ void append_number(std::string& out, T value) {
     out.append(buf, end);
 }
 
-// Length of the valid UTF-8 sequence starting at s[0], or 0 if it is not valid.
-std::size_t utf8_sequence(std::string_view s) {
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    std::size_t len;
-    std::uint32_t cp;
-    if (b0 < 0x80) return 1;
-    if ((b0 & 0xe0) == 0xc0) { len = 2; cp = b0 & 0x1f; }
-    else if ((b0 & 0xf0) == 0xe0) { len = 3; cp = b0 & 0x0f; }
-    else if ((b0 & 0xf8) == 0xf0) { len = 4; cp = b0 & 0x07; }
-    else return 0;
-    if (s.size() < len) return 0;
-    for (std::size_t i = 1; i < len; ++i) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        if ((b & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (b & 0x3f);
-    }
-    static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
 }  // namespace
 
 void append_json_escaped(std::string& out, std::string_view text) {
@@ -77,7 +58,7 @@ void append_json_escaped(std::string& out, std::string_view text) {
             out.push_back(hex[c >> 4]);
             out.push_back(hex[c & 15]);
         } else if (c >= 0x80) {
-            const std::size_t n = utf8_sequence(text);
+            const std::size_t n = text::utf8_sequence_length(text);
             if (n == 0) {
                 out += "\\ufffd";
                 text.remove_prefix(1);

@@ -1,5 +1,7 @@
 #include <cvgate/jobs/cv_file.hpp>
 
+#include <cvgate/text/utf8.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -10,27 +12,6 @@ namespace {
 constexpr std::string_view pdf_magic = "%PDF-";
 constexpr std::string_view zip_magic{"PK\x03\x04", 4};
 constexpr std::string_view docx_marker = "word/document.xml";
-
-// Length of the valid UTF-8 sequence at the start of `s`, or 0.
-std::size_t utf8_length(std::string_view s) {
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    std::size_t len;
-    std::uint32_t cp;
-    if (b0 < 0x80) return 1;
-    if ((b0 & 0xe0) == 0xc0) { len = 2; cp = b0 & 0x1f; }
-    else if ((b0 & 0xf0) == 0xe0) { len = 3; cp = b0 & 0x0f; }
-    else if ((b0 & 0xf8) == 0xf0) { len = 4; cp = b0 & 0x07; }
-    else return 0;
-    if (s.size() < len) return 0;
-    for (std::size_t i = 1; i < len; ++i) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        if ((b & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (b & 0x3f);
-    }
-    static constexpr std::uint32_t min_for[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_for[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
 
 std::string lower_extension(std::string_view name) {
     auto dot = name.rfind('.');
@@ -53,7 +34,7 @@ std::string clean_filename(std::string_view raw) {
     if (slash != std::string_view::npos) raw.remove_prefix(slash + 1);
     std::string out;
     while (!raw.empty()) {
-        const std::size_t n = utf8_length(raw);
+        const std::size_t n = text::utf8_sequence_length(raw);
         if (n == 0) {
             raw.remove_prefix(1);  // invalid byte: dropped
             continue;

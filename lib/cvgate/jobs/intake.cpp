@@ -1,6 +1,7 @@
 #include <cvgate/jobs/intake.hpp>
 
 #include <cvgate/jobs/error.hpp>
+#include <cvgate/text/utf8.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -14,32 +15,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
     return s;
-}
-
-// Code points in `s`, or nullopt when it is not valid UTF-8.
-std::optional<std::size_t> utf8_characters(std::string_view s) {
-    std::size_t count = 0;
-    for (std::size_t i = 0; i < s.size();) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        std::size_t len;
-        std::uint32_t cp;
-        if (b0 < 0x80) { len = 1; cp = b0; }
-        else if ((b0 & 0xe0) == 0xc0) { len = 2; cp = b0 & 0x1f; }
-        else if ((b0 & 0xf0) == 0xe0) { len = 3; cp = b0 & 0x0f; }
-        else if ((b0 & 0xf8) == 0xf0) { len = 4; cp = b0 & 0x07; }
-        else return std::nullopt;
-        if (i + len > s.size()) return std::nullopt;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xc0) != 0x80) return std::nullopt;
-            cp = (cp << 6) | (b & 0x3f);
-        }
-        static constexpr std::uint32_t min_for[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_for[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;
-        i += len;
-        ++count;
-    }
-    return count;
 }
 
 }  // namespace
@@ -82,7 +57,7 @@ Form validate_form(const Intake& intake, const Limits& limits) {
     Form form;
     if (!intake.jd_text()) throw Error{ErrorKind::invalid_form, "jd_text: field required"};
     const std::string_view jd = trim(*intake.jd_text());
-    const auto chars = utf8_characters(jd);
+    const auto chars = text::utf8_code_points(jd);
     if (!chars) throw Error{ErrorKind::invalid_form, "jd_text: must be valid UTF-8 text"};
     if (*chars < limits.jd_min_length)
         throw Error{ErrorKind::invalid_form,

@@ -537,6 +537,9 @@ TEST_CASE("two syncs of one job inside PostgreSQL at the same time store each CV
     REQUIRE(a.status == 200);
     REQUIRE(b.status == 200);
     CHECK(a.object().at("synced_cvs").as_int64() + b.object().at("synced_cvs").as_int64() == 3);
+    // The loser's clean-up finds the document gone, not changed: no "kept for the next sync".
+    CHECK_FALSE(a.object().contains("note"));
+    CHECK_FALSE(b.object().contains("note"));
     CHECK(pg_count("SELECT count(*) FROM cv_analyses WHERE job_id = $1", pg::Params{id}) == 3);
     CHECK(pg_count("SELECT count(*) FROM jobs WHERE id = $1 AND total_cvs = 3", pg::Params{id}) == 1);
     CHECK_FALSE(gw.hot(id));

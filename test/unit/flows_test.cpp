@@ -340,6 +340,39 @@ TEST_CASE("sync keeps a hot document that changed after it was read", "[flows][s
     CHECK(rig.hot.docs.size() == 1);
 }
 
+TEST_CASE("sync whose document a concurrent sync removed first says nothing was kept", "[flows][sync]") {
+    Rig rig;
+    auto job = rig.submit({{"a.pdf", pdf}});
+    auto& doc = rig.hot.docs[job.job_id];
+    doc["status"] = "complete";
+    doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}});
+    // The other sync commits and deletes the hot document while this one is in PostgreSQL.
+    struct Racing final : jobs::ColdStore {
+        test::MemoryColdStore& inner;
+        test::MemoryHotStore& hot;
+        std::string id;
+        Racing(test::MemoryColdStore& i, test::MemoryHotStore& h, std::string j) : inner{i}, hot{h}, id{std::move(j)} {}
+        jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view j) override { return inner.find(j); }
+        jobs::Task<std::size_t> sync(const jobs::SyncBatch& b) override {
+            hot.docs.erase(id);
+            return inner.sync(b);
+        }
+        jobs::Task<std::optional<boost::json::object>> results(std::string_view j) override {
+            return inner.results(j);
+        }
+        jobs::Task<std::optional<std::string>> remove_candidate(std::string_view j, std::string_view c) override {
+            return inner.remove_candidate(j, c);
+        }
+        jobs::Task<void> ping() override { return inner.ping(); }
+    } racing{rig.cold, rig.hot, job.job_id};
+    jobs::Ports ports{rig.hot, racing, rig.queue, rig.volume, rig.observer};
+    auto synced = run(jobs::sync_job(ports, job.job_id));
+    CHECK_FALSE(synced.hot_kept);
+    CHECK_FALSE(synced.cleanup_failed);
+    CHECK(rig.hot.docs.empty());
+    CHECK(synced.job.at("total_successful_cvs") == 1);
+}
+
 TEST_CASE("a failed clean-up is reported, never undone into cold storage", "[flows][sync]") {
     Rig rig;
     auto job = rig.submit({{"a.pdf", pdf}});

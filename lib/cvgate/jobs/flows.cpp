@@ -277,7 +277,11 @@ Task<Synced> sync_job(Ports p, std::string job_id) {
 
     // 3. Clean-up of exactly the version synced; never undone into cold storage.
     try {
-        out.hot_kept = !(co_await p.hot.remove_if_unchanged(job_id, version));
+        if (!(co_await p.hot.remove_if_unchanged(job_id, version))) {
+            // Nothing deleted: the results worker appended meanwhile (the document stays for
+            // the next sync), or a concurrent sync of the same version deleted it first.
+            out.hot_kept = (co_await p.hot.find(job_id)).has_value();
+        }
     } catch (const std::exception& e) {
         out.cleanup_failed = true;
         p.observer.cleanup_failed(job_id, e.what());

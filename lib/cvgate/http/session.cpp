@@ -116,7 +116,8 @@ private:
     asio::awaitable<Response> dispatch(Request& request, std::string_view& route);
     asio::awaitable<bool> finish_body();
     asio::awaitable<bool> write(Response& response, bool head_only);
-    asio::awaitable<void> answer_and_close(Response response);
+    asio::awaitable<void> answer_and_close(Response response, std::chrono::steady_clock::time_point start,
+                                           bool head_complete);
     asio::awaitable<void> close_gracefully();
     void log(Verb method, std::string_view target, std::string_view route, unsigned status,
              std::uint64_t out, std::chrono::steady_clock::time_point start,
@@ -223,14 +224,27 @@ asio::awaitable<bool> Session::write(Response& response, bool head_only) {
 }
 
 // For requests that never reached a handler (bad head, over a limit): answer, then close.
-asio::awaitable<void> Session::answer_and_close(Response response) {
+// Logged like every request; under the route they target when the head is whole.
+asio::awaitable<void> Session::answer_and_close(Response response,
+                                                std::chrono::steady_clock::time_point start,
+                                                bool head_complete) {
+    const RequestHead& head = parser_->get().base();
+    std::string_view route;
+    if (head_complete) {
+        RouteParams params;
+        const std::string_view target = head.target();
+        route = shared_->router->match(head.method(), target.substr(0, target.find('?')), params).pattern;
+    }
+    const std::string correlation_id = ids::uuid_v4();
     response.set(Field::date, http_date());
     response.set(Field::server, "cvgate");
-    response.set("X-Correlation-ID", ids::uuid_v4());
+    response.set("X-Correlation-ID", correlation_id);
     response.keep_alive(false);
     response.prepare_payload();
     linger_ = true;
     co_await write(response, false);
+    log(head.method(), head.target(), route, response.result_int(), response.body().size(), start,
+        correlation_id);
 }
 
 void Session::log(Verb method, std::string_view target, std::string_view route, unsigned status,
@@ -259,17 +273,20 @@ asio::awaitable<void> Session::run() {
         // pass it, so the size consumed is checked here as well.
         if (!ec && n > limits_.header_limit) ec = bhttp::error::header_limit;
         if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-            co_await answer_and_close(error_response(
-                Status::request_header_fields_too_large, "Request header block too large"));
+            co_await answer_and_close(
+                error_response(Status::request_header_fields_too_large, "Request header block too large"),
+                start, false);
             break;
         }
         if (ec == bhttp::error::body_limit) {
-            co_await answer_and_close(error_response(Status::payload_too_large, "Request body too large"));
+            co_await answer_and_close(error_response(Status::payload_too_large, "Request body too large"),
+                                      start, true);
             break;
         }
         if (ec && is_disconnect(ec)) break;
         if (ec) {
-            co_await answer_and_close(error_response(Status::bad_request, "Malformed HTTP request"));
+            co_await answer_and_close(error_response(Status::bad_request, "Malformed HTTP request"), start,
+                                      false);
             break;
         }
 

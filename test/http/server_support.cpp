@@ -103,7 +103,8 @@ std::optional<std::chrono::milliseconds> Client::wait_closed(std::chrono::millis
         socket_.read_some(asio::buffer(buf), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
         if (ec)
-            return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+            return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                         start);
     }
     return std::nullopt;
 }

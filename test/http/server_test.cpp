@@ -125,7 +125,8 @@ TEST_CASE("pipelined requests are answered in order", "[http]") {
     burst += get_request("/slow");
     burst += get_request("/items/last");
     c.send(burst);
-    for (int i = 0; i < 10; ++i) CHECK(boost::json::parse(c.read_reply().body()).at("id").as_string() == std::to_string(i));
+    for (int i = 0; i < 10; ++i)
+        CHECK(boost::json::parse(c.read_reply().body()).at("id").as_string() == std::to_string(i));
     CHECK(c.read_reply().body() == "hello");
     CHECK(boost::json::parse(c.read_reply().body()).at("slow") == true);
     CHECK(boost::json::parse(c.read_reply().body()).at("id") == "last");
@@ -167,11 +168,13 @@ TEST_CASE("Content-Length and chunked bodies both arrive whole", "[http]") {
     Client c{server.port()};
     c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world");
     CHECK(c.read_reply().body() == "hello world");
-    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\n\r\n");
+    c.send(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\n\r\n");
     CHECK(c.read_reply().body() == "hello world");
     std::string big(300'000, 'x');
-    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" +
+           big);
     CHECK(c.read_reply().body() == big);
 }
 
@@ -371,8 +374,8 @@ TEST_CASE("graceful shutdown lets in-flight requests finish and closes idle conn
     busy.send(get_request("/slow"));
     while (routes.slow_started.load() == 0) std::this_thread::sleep_for(5ms);
 
-    auto stopping = std::async(std::launch::async,
-                               [&] { server->server().shutdown(std::chrono::milliseconds{3000}); });
+    auto stopping =
+        std::async(std::launch::async, [&] { server->server().shutdown(std::chrono::milliseconds{3000}); });
     auto r = busy.read_reply();
     CHECK(r.result_int() == 200);
     CHECK(!r.keep_alive());  // the in-flight answer says the connection ends

@@ -74,17 +74,18 @@ struct UploadRig {
         limits.max_files = 5;
         limits.max_parts = 20;
         limits.max_field_bytes = 1000;
-        router.add(http::Verb::post, "/upload", [this](http::Request& req) -> asio::awaitable<http::Response> {
-            StagingSink sink{volume};
-            co_await http::read_form(req, sink, limits);
-            boost::json::object body;
-            boost::json::array files;
-            for (std::size_t i = 0; i < sink.names.size(); ++i)
-                files.push_back(boost::json::object{{"name", sink.names[i]}, {"size", sink.sizes[i]}});
-            body["files"] = std::move(files);
-            for (auto& [k, v] : sink.fields) body[k] = v;
-            co_return http::json_response(http::Status::ok, body);
-        });
+        router.add(
+            http::Verb::post, "/upload", [this](http::Request& req) -> asio::awaitable<http::Response> {
+                StagingSink sink{volume};
+                co_await http::read_form(req, sink, limits);
+                boost::json::object body;
+                boost::json::array files;
+                for (std::size_t i = 0; i < sink.names.size(); ++i)
+                    files.push_back(boost::json::object{{"name", sink.names[i]}, {"size", sink.sizes[i]}});
+                body["files"] = std::move(files);
+                for (auto& [k, v] : sink.fields) body[k] = v;
+                co_return http::json_response(http::Status::ok, body);
+            });
     }
     ~UploadRig() { fs::remove_all(dir); }
 
@@ -96,8 +97,9 @@ struct UploadRig {
 };
 
 std::string post(std::string_view body, std::string_view boundary = "XyZ") {
-    return "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=" + std::string{boundary} +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string{body};
+    return "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=" +
+           std::string{boundary} + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+           std::string{body};
 }
 
 std::string file_part(std::string_view name, std::string_view content) {
@@ -121,7 +123,8 @@ TEST_CASE("a multipart form streams its files and fields to the handler", "[http
     test::TestServer server{rig.router};
     test::Client c{server.port()};
     std::string big(200'000, '\r');  // CRs everywhere: the boundary scan must not be fooled
-    c.send(post(field_part("jd_text", "hello") + file_part("a.pdf", "%PDF-1") + file_part("b.pdf", big) + "--XyZ--\r\n"));
+    c.send(post(field_part("jd_text", "hello") + file_part("a.pdf", "%PDF-1") + file_part("b.pdf", big) +
+                "--XyZ--\r\n"));
     auto r = c.read_reply();
     REQUIRE(r.result_int() == 200);
     auto body = boost::json::parse(r.body());
@@ -136,8 +139,9 @@ TEST_CASE("a form with Expect: 100-continue and a chunked body is read whole", "
     test::TestServer server{rig.router};
     test::Client c{server.port()};
     const std::string body = file_part("a.pdf", std::string(70'000, 'p')) + "--XyZ--\r\n";
-    c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
-           "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+    c.send(
+        "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+        "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
     CHECK_THAT(c.read_head_raw(), Catch::StartsWith("HTTP/1.1 100 Continue"));
     for (std::size_t i = 0; i < body.size(); i += 1000) {
         const auto piece = body.substr(i, 1000);
@@ -162,12 +166,14 @@ TEST_CASE("malformed multipart bodies are 400 with a precise detail and leave no
     };
     const std::vector<Case> cases = {
         {"missing closing boundary", post(file_part("a.pdf", "data")), "closing boundary"},
-        {"truncated in a part", post("--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.pdf\"\r\n\r\nabc"),
+        {"truncated in a part",
+         post("--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.pdf\"\r\n\r\nabc"),
          "closing boundary"},
         {"no initial boundary", post("just some bytes"), ""},
-        {"header without colon", post("--XyZ\r\nContent-Disposition form-data\r\n\r\nx\r\n--XyZ--\r\n"), "colon"},
-        {"CR without LF in a header", post("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\rX\r\n\r\nx\r\n--XyZ--\r\n"),
-         ""},
+        {"header without colon", post("--XyZ\r\nContent-Disposition form-data\r\n\r\nx\r\n--XyZ--\r\n"),
+         "colon"},
+        {"CR without LF in a header",
+         post("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\rX\r\n\r\nx\r\n--XyZ--\r\n"), ""},
         {"no boundary parameter",
          "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data\r\nContent-Length: 0\r\n\r\n",
          "boundary"},
@@ -189,7 +195,8 @@ TEST_CASE("a body that is not multipart/form-data is 415", "[http][upload]") {
     UploadRig rig;
     test::TestServer server{rig.router};
     test::Client c{server.port()};
-    c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    c.send(
+        "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
     auto r = c.read_reply();
     CHECK(r.result_int() == 415);
     CHECK(detail_of(r) == "Content-Type must be multipart/form-data");

@@ -25,7 +25,8 @@ std::map<std::string, std::string> read_env_file(const std::string& path) {
         auto eq = line.find('=');
         if (eq == std::string::npos || line.empty() || line[0] == '#') continue;
         std::string value = line.substr(eq + 1);
-        if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') && value.back() == value.front())
+        if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') &&
+            value.back() == value.front())
             value = value.substr(1, value.size() - 2);
         vars[line.substr(0, eq)] = value;
     }
@@ -55,12 +56,14 @@ std::string shell(const std::string& command) {
     char buf[4096];
     while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
     const int status = ::pclose(pipe);
-    if (status != 0) throw std::runtime_error{"command failed (" + std::to_string(status) + "): " + command + "\n" + out};
+    if (status != 0)
+        throw std::runtime_error{"command failed (" + std::to_string(status) + "): " + command + "\n" + out};
     return out;
 }
 
 void stack_ctl(std::string_view args) {
-    shell("CVGATE_STACK_DIR='" + stack_env().stack_dir + "' " CVGATE_STACK_SCRIPT " " + std::string{args} + " 2>&1");
+    shell("CVGATE_STACK_DIR='" + stack_env().stack_dir + "' " CVGATE_STACK_SCRIPT " " + std::string{args} +
+          " 2>&1");
 }
 
 }  // namespace cvgate::test

@@ -345,6 +345,15 @@ TEST_CASE("deep nesting converts up to the limit and is refused beyond it, both 
     CHECK_THROWS_AS(mongo::to_json(*nested_bson(1000).get()), mongo::ConversionError);
 }
 
+TEST_CASE("a code-with-scope nested deeper than Boost.JSON's default limit comes back", "[bson_json]") {
+    // Found by test/fuzz/bson_json_fuzz: to_bson() wrote the scope, to_json() refused to read it.
+    const json::object scope{{"n", nested(40)}};
+    const json::object in{{"f", json::object{{"$code", "x"}, {"$scope", scope}}}};
+    const mongo::Bson bson = mongo::to_bson(in);
+    CHECK(type_of(bson, "f") == BSON_TYPE_CODEWSCOPE);
+    require_same(mongo::to_json(*bson.get()), in);
+}
+
 TEST_CASE("corrupt BSON is refused, not read past its end", "[bson_json]") {
     mongo::Bson good =
         mongo::to_bson(json::object{{"a", 1}, {"sub", json::object{{"b", "text"}}}, {"c", true}});

@@ -69,8 +69,12 @@ TEST_CASE("lists are comma-separated and trimmed", "[config]") {
 }
 
 TEST_CASE("URLs are composed from their parts when not given whole", "[config]") {
-    Config c = load({}, {{"POSTGRES_HOST", "db"}, {"POSTGRES_USER", "app"}, {"POSTGRES_PASSWORD", "p@ss"},
-                         {"POSTGRES_DB", "kandidate"}, {"RABBITMQ_HOST", "mq"}, {"RABBITMQ_PASS", "s3"}});
+    Config c = load({}, {{"POSTGRES_HOST", "db"},
+                         {"POSTGRES_USER", "app"},
+                         {"POSTGRES_PASSWORD", "p@ss"},
+                         {"POSTGRES_DB", "kandidate"},
+                         {"RABBITMQ_HOST", "mq"},
+                         {"RABBITMQ_PASS", "s3"}});
     CHECK(c.database_url == "postgresql://app:p%40ss@db:5432/kandidate");
     CHECK(c.rabbitmq_url == "amqp://guest:s3@mq:5672/");
     Config whole = load({}, {{"DATABASE_URL", "postgresql://u@h/d"}, {"POSTGRES_HOST", "ignored"}});
@@ -92,7 +96,8 @@ TEST_CASE("a bad value stops start-up with one line naming the variable", "[conf
     CHECK_THAT(message_of({}, {{"MAX_FILE_SIZE", "0"}}), Catch::StartsWith("MAX_FILE_SIZE:"));
     CHECK_THAT(message_of({}, {{"LISTEN_ADDR", "not-an-ip"}}), Catch::StartsWith("LISTEN_ADDR:"));
     CHECK_THAT(message_of({}, {{"LOG_LEVEL", "loud"}}), Catch::StartsWith("LOG_LEVEL:"));
-    CHECK_THAT(message_of({}, {{"UPLOAD_VOLUME_PATH", "relative"}}), Catch::StartsWith("UPLOAD_VOLUME_PATH:"));
+    CHECK_THAT(message_of({}, {{"UPLOAD_VOLUME_PATH", "relative"}}),
+               Catch::StartsWith("UPLOAD_VOLUME_PATH:"));
     CHECK_THAT(message_of({}, {{"JD_MIN_LENGTH", "500"}, {"JD_MAX_LENGTH", "100"}}),
                Catch::StartsWith("JD_MIN_LENGTH:"));
     CHECK_THAT(message_of({"--nope", "1"}, {}), Catch::Contains("unknown option '--nope'"));
@@ -106,9 +111,15 @@ TEST_CASE("a bad value stops start-up with one line naming the variable", "[conf
 TEST_CASE("--help lists every variable with its flag", "[config]") {
     CHECK(load_config({"--help"}, env_of({})).help);
     const std::string help = help_text();
-    for (auto name : {"UPLOAD_VOLUME_PATH", "--upload-volume-path", "MONGO_URL", "DATABASE_URL", "RABBITMQ_URL",
-                      "JOBS_QUEUE", "MAX_FILE_SIZE", "MAX_FILES", "MAX_BODY_SIZE", "JD_MIN_LENGTH", "JD_MAX_LENGTH",
-                      "API_KEYS", "CORS_ORIGINS", "IO_THREADS", "BLOCKING_THREADS", "LOG_LEVEL", "LOG_FORMAT",
-                      "SHUTDOWN_GRACE_SECONDS", "LISTEN_ADDR", "PORT"})
+    for (auto name : {"UPLOAD_VOLUME_PATH", "--upload-volume-path",
+                      "MONGO_URL",          "DATABASE_URL",
+                      "RABBITMQ_URL",       "JOBS_QUEUE",
+                      "MAX_FILE_SIZE",      "MAX_FILES",
+                      "MAX_BODY_SIZE",      "JD_MIN_LENGTH",
+                      "JD_MAX_LENGTH",      "API_KEYS",
+                      "CORS_ORIGINS",       "IO_THREADS",
+                      "BLOCKING_THREADS",   "LOG_LEVEL",
+                      "LOG_FORMAT",         "SHUTDOWN_GRACE_SECONDS",
+                      "LISTEN_ADDR",        "PORT"})
         CHECK_THAT(help, Catch::Contains(name));
 }

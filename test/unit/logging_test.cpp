@@ -11,7 +11,8 @@ using namespace cvgate::app;
 namespace {
 
 // Everything the logger wrote to a pipe, one entry per line.
-std::vector<std::string> lines_of(const std::function<void(Logger&)>& body, LogFormat format = LogFormat::json) {
+std::vector<std::string> lines_of(const std::function<void(Logger&)>& body,
+                                  LogFormat format = LogFormat::json) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     {
@@ -58,10 +59,12 @@ TEST_CASE("a JSON log line is one valid object with every field, whatever the st
 }
 
 TEST_CASE("lines below the level are dropped; text format stays one line per event", "[logging]") {
-    auto lines = lines_of([](Logger& log) {
-        log.debug("hidden");
-        log.warning("shown", {{"k", "two\nlines"}});
-    }, LogFormat::text);
+    auto lines = lines_of(
+        [](Logger& log) {
+            log.debug("hidden");
+            log.warning("shown", {{"k", "two\nlines"}});
+        },
+        LogFormat::text);
     REQUIRE(lines.size() == 1);
     CHECK_THAT(lines[0], Catch::Contains("warning shown k=two\\u000alines"));
 }

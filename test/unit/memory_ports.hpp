@@ -24,7 +24,8 @@ public:
     void fail_next(const std::string& op) { armed_.insert(op); }
     void check(const std::string& op, std::string_view dependency) {
         if (armed_.erase(op))
-            throw clients::ClientError{clients::ErrorKind::unavailable, dependency, "injected failure: " + op};
+            throw clients::ClientError{clients::ErrorKind::unavailable, dependency,
+                                       "injected failure: " + op};
     }
 
 private:
@@ -64,7 +65,8 @@ public:
         docs.erase(it);
         co_return true;
     }
-    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added) override {
+    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id,
+                                                          std::int64_t added) override {
         failures.check("reopen", "mongo");
         auto it = docs.find(std::string{job_id});
         if (it == docs.end()) co_return std::nullopt;
@@ -73,7 +75,8 @@ public:
         it->second["status"] = "pending";
         co_return before;
     }
-    jobs::Task<void> undo_reopen(std::string_view job_id, std::int64_t added, std::string_view old_status) override {
+    jobs::Task<void> undo_reopen(std::string_view job_id, std::int64_t added,
+                                 std::string_view old_status) override {
         failures.check("undo_reopen", "mongo");
         auto it = docs.find(std::string{job_id});
         if (it != docs.end()) {
@@ -83,7 +86,7 @@ public:
         co_return;
     }
     jobs::Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
-                                                                   std::string_view cv_id) override {
+                                                                    std::string_view cv_id) override {
         failures.check("remove_candidate", "mongo");
         auto it = docs.find(std::string{job_id});
         if (it == docs.end()) co_return std::nullopt;
@@ -136,9 +139,13 @@ public:
         std::size_t inserted = 0;
         auto& rows = cvs[b.job_id];
         for (const auto& r : b.results)
-            inserted += rows.emplace(std::string{r.as_object().at("cv_id").as_string()}, Row{r.as_object(), false}).second;
+            inserted +=
+                rows.emplace(std::string{r.as_object().at("cv_id").as_string()}, Row{r.as_object(), false})
+                    .second;
         for (const auto& e : b.errors)
-            inserted += rows.emplace(std::string{e.as_object().at("cv_id").as_string()}, Row{e.as_object(), true}).second;
+            inserted +=
+                rows.emplace(std::string{e.as_object().at("cv_id").as_string()}, Row{e.as_object(), true})
+                    .second;
         job.successful_cvs = job.failed_cvs = 0;
         for (const auto& [id, row] : rows) (row.failed ? job.failed_cvs : job.successful_cvs)++;
         job.total_cvs = job.successful_cvs + job.failed_cvs;
@@ -158,7 +165,8 @@ public:
                                       {"failed_cvs", it->second.failed_cvs},
                                       {"analyses", std::move(analyses)}};
     }
-    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id, std::string_view cv_id) override {
+    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id,
+                                                            std::string_view cv_id) override {
         failures.check("remove_candidate", "postgres");
         auto it = cvs.find(std::string{job_id});
         if (it == cvs.end()) co_return std::nullopt;

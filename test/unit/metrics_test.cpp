@@ -12,12 +12,19 @@ TEST_CASE("request counters and histograms move with traffic, per route template
     m.observe_request("/jobs/{job_id}/status", "GET", 404, 0.02, 0);
     m.observe_request("", "POST", 404, 0.001, 10);
     const std::string text = m.render();
-    CHECK_THAT(text, Catch::Contains(R"(cvgate_http_requests_total{route="/healthz",method="GET",status="200"} 2)"));
-    CHECK_THAT(text, Catch::Contains(R"(cvgate_http_requests_total{route="/jobs/{job_id}/status",method="GET",status="404"} 1)"));
+    CHECK_THAT(
+        text, Catch::Contains(R"(cvgate_http_requests_total{route="/healthz",method="GET",status="200"} 2)"));
+    CHECK_THAT(
+        text,
+        Catch::Contains(
+            R"(cvgate_http_requests_total{route="/jobs/{job_id}/status",method="GET",status="404"} 1)"));
     CHECK_THAT(text, Catch::Contains(R"(cvgate_http_requests_total{route="",method="POST",status="404"} 1)"));
-    CHECK_THAT(text, Catch::Contains(R"(cvgate_http_request_duration_seconds_bucket{route="/healthz",le="0.0005"} 1)"));
-    CHECK_THAT(text, Catch::Contains(R"(cvgate_http_request_duration_seconds_bucket{route="/healthz",le="0.0025"} 2)"));
-    CHECK_THAT(text, Catch::Contains(R"(cvgate_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2)"));
+    CHECK_THAT(text, Catch::Contains(
+                         R"(cvgate_http_request_duration_seconds_bucket{route="/healthz",le="0.0005"} 1)"));
+    CHECK_THAT(text, Catch::Contains(
+                         R"(cvgate_http_request_duration_seconds_bucket{route="/healthz",le="0.0025"} 2)"));
+    CHECK_THAT(text, Catch::Contains(
+                         R"(cvgate_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2)"));
     CHECK_THAT(text, Catch::Contains(R"(cvgate_http_request_duration_seconds_count{route="/healthz"} 2)"));
     CHECK_THAT(text, Catch::Contains("cvgate_upload_bytes_total 10"));
 }
@@ -32,10 +39,16 @@ TEST_CASE("dependency calls, submissions, rollbacks and gauges are rendered", "[
     double in_flight = 3;
     m.add_gauge("cvgate_http_requests_in_flight", "Requests being served.", "", [&] { return in_flight; });
     const std::string text = m.render();
-    CHECK_THAT(text, Catch::Contains(R"(cvgate_dependency_call_duration_seconds_count{dependency="mongodb",operation="insert"} 2)"));
-    CHECK_THAT(text, Catch::Contains(R"(cvgate_dependency_errors_total{dependency="mongodb",operation="insert"} 1)"));
+    CHECK_THAT(
+        text,
+        Catch::Contains(
+            R"(cvgate_dependency_call_duration_seconds_count{dependency="mongodb",operation="insert"} 2)"));
+    CHECK_THAT(text, Catch::Contains(
+                         R"(cvgate_dependency_errors_total{dependency="mongodb",operation="insert"} 1)"));
     CHECK_THAT(text, Catch::Contains(R"(cvgate_submissions_total{flow="submit",outcome="accepted"} 1)"));
     CHECK_THAT(text, Catch::Contains(R"(cvgate_rollbacks_total{flow="submit",stage="queue"} 1)"));
-    CHECK_THAT(text, Catch::Contains(R"(cvgate_rollback_failures_total{flow="submit",step="delete document"} 1)"));
-    CHECK_THAT(text, Catch::Contains("# TYPE cvgate_http_requests_in_flight gauge\ncvgate_http_requests_in_flight 3"));
+    CHECK_THAT(text,
+               Catch::Contains(R"(cvgate_rollback_failures_total{flow="submit",step="delete document"} 1)"));
+    CHECK_THAT(text, Catch::Contains(
+                         "# TYPE cvgate_http_requests_in_flight gauge\ncvgate_http_requests_in_flight 3"));
 }

@@ -33,11 +33,12 @@ TEST_CASE("offload runs the call on the pool and resumes on the caller's thread"
     exec::BlockingPool pool{2};
     boost::asio::io_context ioc;
     const auto caller = std::this_thread::get_id();
-    auto [ran_on, resumed_on, value] = run(ioc, [&]() -> boost::asio::awaitable<std::tuple<std::thread::id, std::thread::id, int>> {
-        auto work = [] { return std::make_pair(std::this_thread::get_id(), 42); };
-        auto [id, v] = co_await exec::offload(pool.executor(), work);
-        co_return std::make_tuple(id, std::this_thread::get_id(), v);
-    }());
+    auto [ran_on, resumed_on, value] =
+        run(ioc, [&]() -> boost::asio::awaitable<std::tuple<std::thread::id, std::thread::id, int>> {
+            auto work = [] { return std::make_pair(std::this_thread::get_id(), 42); };
+            auto [id, v] = co_await exec::offload(pool.executor(), work);
+            co_return std::make_tuple(id, std::this_thread::get_id(), v);
+        }());
     CHECK(ran_on != caller);
     CHECK(resumed_on == caller);
     CHECK(value == 42);
@@ -88,7 +89,8 @@ TEST_CASE("a strand serialises calls on one handle while other strands run in pa
     CHECK(peak == 2);
 }
 
-TEST_CASE("a deadline ends the wait for a call that runs too long, and a queued call never starts", "[offload]") {
+TEST_CASE("a deadline ends the wait for a call that runs too long, and a queued call never starts",
+          "[offload]") {
     exec::BlockingPool pool{1};
     boost::asio::io_context ioc;
     auto release = std::make_shared<std::atomic<bool>>(false);

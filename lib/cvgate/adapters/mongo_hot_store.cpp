@@ -24,7 +24,8 @@ jobs::Task<bool> MongoHotStore::remove(std::string_view job_id) {
     co_return co_await client_.delete_one(collection_, std::move(filter)) > 0;
 }
 
-jobs::Task<bool> MongoHotStore::remove_if_unchanged(std::string_view job_id, const jobs::HotVersion& version) {
+jobs::Task<bool> MongoHotStore::remove_if_unchanged(std::string_view job_id,
+                                                    const jobs::HotVersion& version) {
     // The version synced: same status, same number of results and errors. A results worker
     // that appended meanwhile makes this match nothing, and the document stays.
     object filter{{"_id", job_id},
@@ -49,7 +50,7 @@ jobs::Task<void> MongoHotStore::undo_reopen(std::string_view job_id, std::int64_
 }
 
 jobs::Task<std::optional<object>> MongoHotStore::remove_candidate(std::string_view job_id,
-                                                                 std::string_view cv_id) {
+                                                                  std::string_view cv_id) {
     // The cv's entries are pulled exactly as stored ($pullAll): FerretDB 1.24 matches $pull
     // values by equality only, so a condition such as {"cv_id": ...} would remove nothing.
     object holding{{"_id", job_id},

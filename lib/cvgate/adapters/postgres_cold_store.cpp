@@ -15,10 +15,12 @@ namespace {
 // Timestamps leave PostgreSQL as Python's isoformat() writes them.
 constexpr std::string_view iso = R"('YYYY-MM-DD"T"HH24:MI:SS.US')";
 
-const std::string select_job = std::string{"SELECT id, correlation_id, jd_text, status, total_cvs, successful_cvs, "
-                                           "failed_cvs, to_char(created_at, "} +
-                               std::string{iso} + "), to_char(completed_at, " + std::string{iso} +
-                               R"SQL(),
+const std::string select_job =
+    std::string{
+        "SELECT id, correlation_id, jd_text, status, total_cvs, successful_cvs, "
+        "failed_cvs, to_char(created_at, "} +
+    std::string{iso} + "), to_char(completed_at, " + std::string{iso} +
+    R"SQL(),
        1 + GREATEST(
          (SELECT max(substring(cv_id FROM '_([0-9]+)$')::bigint) FROM cv_analyses WHERE job_id = $1),
          (SELECT max(substring(cv_id FROM '_([0-9]+)$')::bigint) FROM cv_failures WHERE job_id = $1),
@@ -113,8 +115,9 @@ jobs::Task<std::size_t> PostgresColdStore::sync(const jobs::SyncBatch& batch) {
             inserted += static_cast<std::size_t>(res.affected_rows());
         }
         tx.query(recount, pg::Params{batch.job_id});
-        tx.query("UPDATE jobs SET status = 'completed', completed_at = now() AT TIME ZONE 'utc' WHERE id = $1",
-                 pg::Params{batch.job_id});
+        tx.query(
+            "UPDATE jobs SET status = 'completed', completed_at = now() AT TIME ZONE 'utc' WHERE id = $1",
+            pg::Params{batch.job_id});
         return inserted;
     });
 }
@@ -156,14 +159,17 @@ jobs::Task<std::optional<object>> PostgresColdStore::results(std::string_view jo
 
 jobs::Task<std::optional<std::string>> PostgresColdStore::remove_candidate(std::string_view job_id,
                                                                            std::string_view cv_id) {
-    auto erase = [job = std::string{job_id}, cv = std::string{cv_id}](pg::Transaction& tx) -> std::optional<std::string> {
-            auto analysis = tx.query("DELETE FROM cv_analyses WHERE job_id = $1 AND cv_id = $2 RETURNING candidate_name",
-                                     pg::Params{job, cv});
-            auto failure = tx.query("DELETE FROM cv_failures WHERE job_id = $1 AND cv_id = $2", pg::Params{job, cv});
-            if (analysis.empty() && failure.affected_rows() == 0) return std::nullopt;
-            tx.query(recount, pg::Params{job});
-            if (analysis.empty()) return std::string{};
-            return analysis.get<std::optional<std::string>>(0, 0).value_or("");
+    auto erase = [job = std::string{job_id},
+                  cv = std::string{cv_id}](pg::Transaction& tx) -> std::optional<std::string> {
+        auto analysis =
+            tx.query("DELETE FROM cv_analyses WHERE job_id = $1 AND cv_id = $2 RETURNING candidate_name",
+                     pg::Params{job, cv});
+        auto failure =
+            tx.query("DELETE FROM cv_failures WHERE job_id = $1 AND cv_id = $2", pg::Params{job, cv});
+        if (analysis.empty() && failure.affected_rows() == 0) return std::nullopt;
+        tx.query(recount, pg::Params{job});
+        if (analysis.empty()) return std::string{};
+        return analysis.get<std::optional<std::string>>(0, 0).value_or("");
     };
     co_return co_await pool_.with_transaction(std::move(erase));
 }

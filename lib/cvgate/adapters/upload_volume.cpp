@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -46,7 +46,8 @@ void fsync_path(const std::string& path) {
 
 class VolumeFile final : public jobs::StagedFile {
 public:
-    VolumeFile(int fd, std::string path, exec::BlockingPool& pool) : fd_{fd}, path_{std::move(path)}, pool_{pool} {}
+    VolumeFile(int fd, std::string path, exec::BlockingPool& pool)
+        : fd_{fd}, path_{std::move(path)}, pool_{pool} {}
     ~VolumeFile() override {
         if (fd_ < 0 && placed_) return;
         // Never placed: remove it, off the I/O thread.
@@ -96,7 +97,9 @@ UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool)
     incoming_ = root_ + "/.incoming";
     std::error_code ec;
     std::filesystem::create_directories(incoming_, ec);
-    if (ec) throw ClientError{ErrorKind::unavailable, "volume", "cannot create the upload directory: " + ec.message()};
+    if (ec)
+        throw ClientError{ErrorKind::unavailable, "volume",
+                          "cannot create the upload directory: " + ec.message()};
     // Staged files left by a crash. Other replicas share the volume and stage their uploads
     // here too: only files untouched for far longer than any live upload's inactivity
     // timeout are theirs to lose.
@@ -173,8 +176,10 @@ jobs::Task<std::size_t> UploadVolume::remove_cv(std::string_view job_id, std::st
         std::size_t removed = 0;
         for (const char* ext : {".pdf", ".docx"}) {
             const std::string path = dir + "/" + cv + ext;
-            if (::unlink(path.c_str()) == 0) ++removed;
-            else if (errno != ENOENT) fail("remove file", errno);
+            if (::unlink(path.c_str()) == 0)
+                ++removed;
+            else if (errno != ENOENT)
+                fail("remove file", errno);
         }
         return removed;
     };

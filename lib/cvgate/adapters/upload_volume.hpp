@@ -18,7 +18,8 @@ public:
     UploadVolume(std::string root, exec::BlockingPool& pool);
 
     jobs::Task<std::unique_ptr<jobs::StagedFile>> stage() override;
-    jobs::Task<std::vector<std::string>> place(std::string_view job_id, std::vector<jobs::Placement> files) override;
+    jobs::Task<std::vector<std::string>> place(std::string_view job_id,
+                                               std::vector<jobs::Placement> files) override;
     jobs::Task<void> remove(std::string_view job_id, std::vector<std::string> names) override;
     jobs::Task<void> remove_job(std::string_view job_id) override;
     jobs::Task<std::size_t> remove_cv(std::string_view job_id, std::string_view cv_id) override;

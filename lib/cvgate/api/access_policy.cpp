@@ -19,7 +19,8 @@ std::optional<http::Response> AccessPolicy::authorize(const http::Request& reque
     std::string_view presented = request.header("X-API-Key");
     if (presented.empty()) {
         std::string_view auth = request.header(http::Field::authorization);
-        if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) presented = auth.substr(7);
+        if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer "))
+            presented = auth.substr(7);
     }
     bool ok = false;
     if (!presented.empty())

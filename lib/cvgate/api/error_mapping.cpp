@@ -11,12 +11,18 @@ namespace {
 
 http::Status status_of(jobs::ErrorKind kind) {
     switch (kind) {
-        case jobs::ErrorKind::bad_request: return http::Status::bad_request;
-        case jobs::ErrorKind::not_found: return http::Status::not_found;
-        case jobs::ErrorKind::conflict: return http::Status::conflict;
-        case jobs::ErrorKind::too_large: return http::Status::payload_too_large;
-        case jobs::ErrorKind::invalid_form: return http::Status::unprocessable_entity;
-        case jobs::ErrorKind::unavailable: return http::Status::service_unavailable;
+        case jobs::ErrorKind::bad_request:
+            return http::Status::bad_request;
+        case jobs::ErrorKind::not_found:
+            return http::Status::not_found;
+        case jobs::ErrorKind::conflict:
+            return http::Status::conflict;
+        case jobs::ErrorKind::too_large:
+            return http::Status::payload_too_large;
+        case jobs::ErrorKind::invalid_form:
+            return http::Status::unprocessable_entity;
+        case jobs::ErrorKind::unavailable:
+            return http::Status::service_unavailable;
     }
     return http::Status::internal_server_error;
 }

@@ -38,7 +38,8 @@ private:
 // The job id path parameter, lower-cased; 400 unless it is a UUID.
 std::string job_id_of(const http::Request& req) {
     std::string id{req.param("job_id")};
-    if (!jobs::is_job_id(id)) throw http::HttpError{http::Status::bad_request, "Invalid job_id: expected a UUID"};
+    if (!jobs::is_job_id(id))
+        throw http::HttpError{http::Status::bad_request, "Invalid job_id: expected a UUID"};
     std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
     return id;
 }
@@ -74,7 +75,8 @@ awaitable<http::Response> submit(Context& ctx, http::Request& req) {
     jobs::Intake intake{ctx.ports.uploads, ctx.config.limits};
     IntakeSink sink{intake};
     co_await http::read_form(req, sink, ctx.config.form);
-    auto accepted = co_await jobs::submit(ctx.ports, ctx.config.limits, intake, std::string{req.correlation_id()});
+    auto accepted =
+        co_await jobs::submit(ctx.ports, ctx.config.limits, intake, std::string{req.correlation_id()});
     object body{{"job_id", accepted.job_id},
                 {"correlation_id", req.correlation_id()},
                 {"status", "queued"},
@@ -91,12 +93,10 @@ awaitable<http::Response> add_cvs(Context& ctx, http::Request& req) {
     co_await http::read_form(req, sink, ctx.config.form);
     auto accepted = co_await jobs::add_cvs(ctx.ports, ctx.config.limits, std::move(job_id), intake,
                                            std::string{req.correlation_id()});
-    object body{{"job_id", accepted.job_id},
-                {"correlation_id", req.correlation_id()},
-                {"status", "queued"},
-                {"files_added", static_cast<std::int64_t>(accepted.cvs.size())},
-                {"resumed", accepted.resumed},
-                {"cv_details", jobs::cv_details(accepted.cvs)}};
+    object body{
+        {"job_id", accepted.job_id},   {"correlation_id", req.correlation_id()},
+        {"status", "queued"},          {"files_added", static_cast<std::int64_t>(accepted.cvs.size())},
+        {"resumed", accepted.resumed}, {"cv_details", jobs::cv_details(accepted.cvs)}};
     add_warnings(body, accepted);
     co_return http::json_response(http::Status::accepted, body);
 }
@@ -135,7 +135,8 @@ awaitable<http::Response> erase(Context& ctx, http::Request& req) {
 
 }  // namespace
 
-void add_job_routes(http::Router& router, jobs::Ports ports, JobRoutesConfig config, const AccessPolicy& policy) {
+void add_job_routes(http::Router& router, jobs::Ports ports, JobRoutesConfig config,
+                    const AccessPolicy& policy) {
     auto ctx = std::make_shared<Context>(Context{ports, std::move(config), policy});
     router.add(http::Verb::post, "/jobs/submit", guarded(ctx, submit));
     router.add(http::Verb::post, "/jobs/{job_id}/add-cvs", guarded(ctx, add_cvs));
@@ -146,18 +147,16 @@ void add_job_routes(http::Router& router, jobs::Ports ports, JobRoutesConfig con
 
     if (policy.cors_enabled()) {
         const std::pair<const char*, const char*> preflights[] = {
-            {"/jobs/submit", "POST"},
-            {"/jobs/{job_id}/add-cvs", "POST"},
-            {"/jobs/{job_id}/status", "GET"},
-            {"/jobs/{job_id}/sync", "POST"},
-            {"/jobs/{job_id}/results", "GET"},
-            {"/jobs/{job_id}/candidates/{cv_id}", "DELETE"},
+            {"/jobs/submit", "POST"},          {"/jobs/{job_id}/add-cvs", "POST"},
+            {"/jobs/{job_id}/status", "GET"},  {"/jobs/{job_id}/sync", "POST"},
+            {"/jobs/{job_id}/results", "GET"}, {"/jobs/{job_id}/candidates/{cv_id}", "DELETE"},
         };
         for (const auto& [path, methods] : preflights) {
-            router.add(http::Verb::options, path,
-                       [&policy, methods = std::string{methods}](http::Request& req) -> awaitable<http::Response> {
-                           co_return policy.preflight(req, methods);
-                       });
+            router.add(
+                http::Verb::options, path,
+                [&policy, methods = std::string{methods}](http::Request& req) -> awaitable<http::Response> {
+                    co_return policy.preflight(req, methods);
+                });
         }
     }
 }

@@ -16,6 +16,7 @@ struct JobRoutesConfig {
 };
 
 // `ports` and `policy` must outlive the router.
-void add_job_routes(http::Router& router, jobs::Ports ports, JobRoutesConfig config, const AccessPolicy& policy);
+void add_job_routes(http::Router& router, jobs::Ports ports, JobRoutesConfig config,
+                    const AccessPolicy& policy);
 
 }  // namespace cvgate::api

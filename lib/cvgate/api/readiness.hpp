@@ -15,7 +15,7 @@
 namespace cvgate::api {
 
 struct ReadinessCheck {
-    std::string name;                                 // "mongodb", "postgresql", "rabbitmq", "volume"
+    std::string name;                                   // "mongodb", "postgresql", "rabbitmq", "volume"
     std::function<boost::asio::awaitable<void>()> run;  // throws when not ready
 };
 

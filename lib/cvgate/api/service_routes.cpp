@@ -8,9 +8,9 @@ namespace cvgate::api {
 namespace {
 
 boost::asio::awaitable<http::Response> root(http::Request&) {
-    co_return http::json_response(http::Status::ok, boost::json::object{{"service", "api-gateway"},
-                                                                        {"status", "healthy"},
-                                                                        {"version", cvgate::version}});
+    co_return http::json_response(
+        http::Status::ok,
+        boost::json::object{{"service", "api-gateway"}, {"status", "healthy"}, {"version", cvgate::version}});
 }
 
 // Liveness: the process serves. Never touches a dependency, so a slow database cannot get

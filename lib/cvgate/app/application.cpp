@@ -28,7 +28,9 @@ namespace {
 class FlowLog final : public jobs::Observer {
 public:
     FlowLog(Logger& logger, Metrics& metrics) : logger_{logger}, metrics_{metrics} {}
-    void accepted(std::string_view flow, std::size_t) override { metrics_.count_submission(flow, "accepted"); }
+    void accepted(std::string_view flow, std::size_t) override {
+        metrics_.count_submission(flow, "accepted");
+    }
     void rollback(std::string_view flow, std::string_view stage, std::string_view job_id,
                   std::string_view cause) override {
         metrics_.count_submission(flow, "rolled_back");
@@ -38,7 +40,8 @@ public:
     void rollback_failed(std::string_view flow, std::string_view step, std::string_view job_id,
                          std::string_view error) override {
         metrics_.count_rollback_failure(flow, step);
-        logger_.error("rollback step failed", {{"flow", flow}, {"step", step}, {"job_id", job_id}, {"error", error}});
+        logger_.error("rollback step failed",
+                      {{"flow", flow}, {"step", step}, {"job_id", job_id}, {"error", error}});
     }
     void cleanup_failed(std::string_view job_id, std::string_view error) override {
         logger_.error("hot storage clean-up failed", {{"job_id", job_id}, {"error", error}});
@@ -75,9 +78,8 @@ http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& met
                                 {"correlation_id", r.correlation_id}});
     };
     o.on_error = [&logger](const http::Request& req, std::string_view what) {
-        logger.error("unhandled error", {{"route", req.route()},
-                                         {"error", what},
-                                         {"correlation_id", req.correlation_id()}});
+        logger.error("unhandled error",
+                     {{"route", req.route()}, {"error", what}, {"correlation_id", req.correlation_id()}});
     };
     o.finalize = [&policy](const http::Request& req, http::Response& res) { policy.decorate(req, res); };
     return o;
@@ -88,7 +90,8 @@ http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& met
 struct Application::Dependencies {
     Dependencies(const Config& c, exec::BlockingPool& blocking, Logger& logger, Metrics& metrics)
         : volume{c.upload_volume_path, blocking},
-          mongo_client{clients::mongo::Options{.url = c.mongo_url, .database = c.mongo_db_name}, blocking.executor()},
+          mongo_client{clients::mongo::Options{.url = c.mongo_url, .database = c.mongo_db_name},
+                       blocking.executor()},
           hot{mongo_client},
           pg_pool{blocking, clients::postgres::PoolOptions{.connection = {.url = c.database_url}}},
           cold{pg_pool},
@@ -115,7 +118,9 @@ struct Application::Dependencies {
     FlowLog flow_log;
     api::AccessPolicy policy;
 
-    jobs::Ports ports() { return jobs::Ports{measured_hot, measured_cold, measured_queue, measured_volume, flow_log}; }
+    jobs::Ports ports() {
+        return jobs::Ports{measured_hot, measured_cold, measured_queue, measured_volume, flow_log};
+    }
 };
 
 Application::Application(Config config, int log_fd)
@@ -125,20 +130,20 @@ Application::Application(Config config, int log_fd)
       metrics_{std::make_unique<Metrics>()},
       deps_{std::make_unique<Dependencies>(config_, blocking_, logger_, *metrics_)} {
     // mongo-c-driver's own diagnostics join the structured log instead of bare stderr.
-    clients::mongo::set_driver_log_sink([this](clients::mongo::DriverLogLevel level, std::string_view domain,
-                                               std::string_view message) {
-        const LogLevel mapped = level == clients::mongo::DriverLogLevel::error     ? LogLevel::error
-                                : level == clients::mongo::DriverLogLevel::warning ? LogLevel::warning
-                                : level == clients::mongo::DriverLogLevel::info    ? LogLevel::info
-                                                                                   : LogLevel::debug;
-        logger_.log(mapped, "mongo driver", {{"domain", domain}, {"message", message}});
-    });
+    clients::mongo::set_driver_log_sink(
+        [this](clients::mongo::DriverLogLevel level, std::string_view domain, std::string_view message) {
+            const LogLevel mapped = level == clients::mongo::DriverLogLevel::error     ? LogLevel::error
+                                    : level == clients::mongo::DriverLogLevel::warning ? LogLevel::warning
+                                    : level == clients::mongo::DriverLogLevel::info    ? LogLevel::info
+                                                                                       : LogLevel::debug;
+            logger_.log(mapped, "mongo driver", {{"domain", domain}, {"message", message}});
+        });
     api::add_service_routes(router_);
     api::add_docs_routes(router_);
 
     api::JobRoutesConfig routes;
-    routes.limits = jobs::Limits{config_.max_file_size, config_.max_files, config_.jd_min_length,
-                                 config_.jd_max_length};
+    routes.limits =
+        jobs::Limits{config_.max_file_size, config_.max_files, config_.jd_min_length, config_.jd_max_length};
     routes.form.max_files = config_.max_files;
     routes.form.max_parts = config_.max_files + 64;  // the files, the fields, and some slack
     routes.form.max_field_bytes = std::max<std::size_t>(64 * 1024, config_.jd_max_length * 4 + 1024);
@@ -168,7 +173,8 @@ Application::Application(Config config, int log_fd)
     });
     metrics_->set_routes(router_.patterns());
 
-    server_ = std::make_unique<http::Server>(server_options(config_, logger_, *metrics_, deps_->policy), router_);
+    server_ =
+        std::make_unique<http::Server>(server_options(config_, logger_, *metrics_, deps_->policy), router_);
 
     http::Server* server = server_.get();
     m->add_gauge("cvgate_http_requests_in_flight", "Requests being served.", "",
@@ -177,8 +183,9 @@ Application::Application(Config config, int log_fd)
                  [server] { return static_cast<double>(server->connections()); });
     m->add_gauge("cvgate_blocking_pool_threads", "Threads of the blocking pool.", "",
                  [this] { return static_cast<double>(blocking_.size()); });
-    m->add_gauge("cvgate_pool_connections", "PostgreSQL pool: its bound, open connections, free slots, waiters.",
-                 "pool=\"postgresql\",state=\"size\"", [d] { return static_cast<double>(d->pg_pool.stats().size); });
+    m->add_gauge(
+        "cvgate_pool_connections", "PostgreSQL pool: its bound, open connections, free slots, waiters.",
+        "pool=\"postgresql\",state=\"size\"", [d] { return static_cast<double>(d->pg_pool.stats().size); });
     m->add_gauge("cvgate_pool_connections", "", "pool=\"postgresql\",state=\"open\"",
                  [d] { return static_cast<double>(d->pg_pool.stats().open); });
     m->add_gauge("cvgate_pool_connections", "", "pool=\"postgresql\",state=\"idle\"",

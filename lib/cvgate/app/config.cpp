@@ -23,7 +23,8 @@ struct Option {
 
 std::string flag_of(std::string_view env) {
     std::string flag = "--";
-    for (char c : env) flag.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : env)
+        flag.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     return flag;
 }
 
@@ -36,7 +37,8 @@ std::uint64_t parse_unsigned(std::string_view name, std::string_view value, std:
     std::uint64_t out = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
     if (ec != std::errc{} || end != value.data() + value.size() || out < min || out > max)
-        bad(name, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max), value);
+        bad(name, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max),
+            value);
     return out;
 }
 
@@ -118,14 +120,18 @@ const std::vector<Option>& options() {
              c.listen_addr = v;
          }},
         {"PORT", "8080", "TCP port to listen on",
-         [](Config& c, auto n, auto v) { c.port = static_cast<std::uint16_t>(parse_unsigned(n, v, 0, 65535)); }},
+         [](Config& c, auto n, auto v) {
+             c.port = static_cast<std::uint16_t>(parse_unsigned(n, v, 0, 65535));
+         }},
         {"UPLOAD_VOLUME_PATH", "/uploads", "shared volume the parser reads uploaded CVs from",
          [](Config& c, auto n, auto v) {
              if (v.empty() || v.front() != '/') bad(n, "expected an absolute path", v);
              c.upload_volume_path = v;
          }},
         {"MONGO_URL", "mongodb://localhost:27017", "MongoDB (hot storage) connection URL",
-         [](Config& c, auto n, auto v) { c.mongo_url = parse_url(n, v, {"mongodb://", "mongodb+srv://"}); }},
+         [](Config& c, auto n, auto v) {
+             c.mongo_url = parse_url(n, v, {"mongodb://", "mongodb+srv://"});
+         }},
         {"MONGO_DB_NAME", "kandidate_db", "MongoDB database holding the `jobs` collection",
          [](Config& c, auto n, auto v) {
              if (v.empty() || v.find_first_of("/\\. \"$") != std::string_view::npos)
@@ -134,7 +140,9 @@ const std::vector<Option>& options() {
          }},
         {"DATABASE_URL", "postgresql://localhost:5432/kandidate",
          "PostgreSQL (cold storage) URL; else built from POSTGRES_HOST/PORT/USER/PASSWORD/DB",
-         [](Config& c, auto n, auto v) { c.database_url = parse_url(n, v, {"postgresql://", "postgres://"}); }},
+         [](Config& c, auto n, auto v) {
+             c.database_url = parse_url(n, v, {"postgresql://", "postgres://"});
+         }},
         {"RABBITMQ_URL", "amqp://guest:guest@localhost:5672/",
          "RabbitMQ URL; else built from RABBITMQ_HOST/PORT/USER/PASS",
          // amqps:// is refused here, with this one line, rather than by the broker client at start-up.
@@ -164,9 +172,11 @@ const std::vector<Option>& options() {
          [](Config& c, auto n, auto v) { c.blocking_threads = parse_unsigned(n, v, 1, 1024); }},
         {"LOG_LEVEL", "info", "debug, info, warning or error",
          [](Config& c, auto n, auto v) {
-             static const std::map<std::string, LogLevel> levels = {
-                 {"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warning", LogLevel::warning},
-                 {"warn", LogLevel::warning}, {"error", LogLevel::error}};
+             static const std::map<std::string, LogLevel> levels = {{"debug", LogLevel::debug},
+                                                                    {"info", LogLevel::info},
+                                                                    {"warning", LogLevel::warning},
+                                                                    {"warn", LogLevel::warning},
+                                                                    {"error", LogLevel::error}};
              auto it = levels.find(lower(v));
              if (it == levels.end()) bad(n, "expected debug, info, warning or error", v);
              c.log_level = it->second;
@@ -174,12 +184,17 @@ const std::vector<Option>& options() {
         {"LOG_FORMAT", "json", "json (one object per line) or text",
          [](Config& c, auto n, auto v) {
              auto l = lower(v);
-             if (l == "json") c.log_format = LogFormat::json;
-             else if (l == "text") c.log_format = LogFormat::text;
-             else bad(n, "expected json or text", v);
+             if (l == "json")
+                 c.log_format = LogFormat::json;
+             else if (l == "text")
+                 c.log_format = LogFormat::text;
+             else
+                 bad(n, "expected json or text", v);
          }},
         {"SHUTDOWN_GRACE_SECONDS", "25", "time in-flight requests get to finish on SIGTERM",
-         [](Config& c, auto n, auto v) { c.shutdown_grace = std::chrono::seconds{parse_unsigned(n, v, 0, 3600)}; }},
+         [](Config& c, auto n, auto v) {
+             c.shutdown_grace = std::chrono::seconds{parse_unsigned(n, v, 0, 3600)};
+         }},
         {"MAX_HEADER_SIZE", "16K", "largest request line + header block (bytes)",
          [](Config& c, auto n, auto v) {
              c.max_header_size = parse_size(n, v);
@@ -189,11 +204,17 @@ const std::vector<Option>& options() {
         {"MAX_CONNECTIONS", "10000", "most concurrent connections; more are refused with 503",
          [](Config& c, auto n, auto v) { c.max_connections = parse_unsigned(n, v, 1, 1'000'000); }},
         {"HEADER_TIMEOUT_SECONDS", "10", "time a client gets to send a request head",
-         [](Config& c, auto n, auto v) { c.header_timeout = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)}; }},
+         [](Config& c, auto n, auto v) {
+             c.header_timeout = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)};
+         }},
         {"BODY_TIMEOUT_SECONDS", "30", "longest silence while a request body is read",
-         [](Config& c, auto n, auto v) { c.body_timeout = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)}; }},
+         [](Config& c, auto n, auto v) {
+             c.body_timeout = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)};
+         }},
         {"IDLE_TIMEOUT_SECONDS", "60", "keep-alive connection idle time before it is closed",
-         [](Config& c, auto n, auto v) { c.idle_timeout = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)}; }},
+         [](Config& c, auto n, auto v) {
+             c.idle_timeout = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)};
+         }},
         // Parts of DATABASE_URL and RABBITMQ_URL: gathered in a second pass (compose_urls).
         {"POSTGRES_HOST", "localhost", "used when DATABASE_URL is unset", nullptr},
         {"POSTGRES_PORT", "5432", "used when DATABASE_URL is unset", nullptr},
@@ -226,7 +247,8 @@ void compose_urls(Config& c, const std::map<std::string, std::string, std::less<
         std::string auth;
         if (auto user = get("POSTGRES_USER"); user && !user->empty()) {
             auth = percent_encode(*user);
-            if (auto pass = get("POSTGRES_PASSWORD"); pass && !pass->empty()) auth += ":" + percent_encode(*pass);
+            if (auto pass = get("POSTGRES_PASSWORD"); pass && !pass->empty())
+                auth += ":" + percent_encode(*pass);
             auth += "@";
         }
         c.database_url = "postgresql://" + auth + host + ":" + std::to_string(port) + "/" +
@@ -280,7 +302,8 @@ LoadResult load_config(const std::vector<std::string_view>& args, const Environm
         }
         auto it = std::find_if(options().begin(), options().end(),
                                [&](const Option& o) { return flag_of(o.env) == name; });
-        if (it == options().end()) throw ConfigError{"unknown option '" + std::string{name} + "' (see --help)"};
+        if (it == options().end())
+            throw ConfigError{"unknown option '" + std::string{name} + "' (see --help)"};
         if (!has_value) {
             if (i + 1 == args.size()) throw ConfigError{std::string{name} + ": missing value"};
             value = args[++i];
@@ -296,9 +319,11 @@ LoadResult load_config(const std::vector<std::string_view>& args, const Environm
 
     const Config& c = result.config;
     if (c.jd_min_length > c.jd_max_length)
-        throw ConfigError{"JD_MIN_LENGTH: must not exceed JD_MAX_LENGTH (" + std::to_string(c.jd_max_length) + ")"};
+        throw ConfigError{"JD_MIN_LENGTH: must not exceed JD_MAX_LENGTH (" + std::to_string(c.jd_max_length) +
+                          ")"};
     if (c.max_file_size > c.max_body_size)
-        throw ConfigError{"MAX_FILE_SIZE: must not exceed MAX_BODY_SIZE (" + std::to_string(c.max_body_size) + ")"};
+        throw ConfigError{"MAX_FILE_SIZE: must not exceed MAX_BODY_SIZE (" + std::to_string(c.max_body_size) +
+                          ")"};
     return result;
 }
 
@@ -309,14 +334,17 @@ std::string help_text() {
         "Every setting is an environment variable and the flag named after it; flags win.\n\n";
     for (const auto& opt : options()) {
         std::string line = "  " + flag_of(opt.env) + " (" + std::string{opt.env} + ")";
-        if (line.size() < 48) line.resize(48, ' ');
-        else line += "\n" + std::string(48, ' ');
+        if (line.size() < 48)
+            line.resize(48, ' ');
+        else
+            line += "\n" + std::string(48, ' ');
         out += line + std::string{opt.meaning};
         if (!opt.default_text.empty()) out += " [default: " + std::string{opt.default_text} + "]";
         out += "\n";
     }
-    out += "\n  --help                                        this text\n"
-           "  --version                                     print the version\n";
+    out +=
+        "\n  --help                                        this text\n"
+        "  --version                                     print the version\n";
     return out;
 }
 

@@ -14,10 +14,14 @@ namespace {
 
 std::string_view level_name(LogLevel level) {
     switch (level) {
-        case LogLevel::debug: return "debug";
-        case LogLevel::info: return "info";
-        case LogLevel::warning: return "warning";
-        case LogLevel::error: return "error";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warning:
+            return "warning";
+        case LogLevel::error:
+            return "error";
     }
     return "info";
 }
@@ -75,8 +79,9 @@ void append_json_escaped(std::string& out, std::string_view text) {
 }
 
 Logger::Logger(LogLevel level, LogFormat format, int fd, std::size_t max_pending_bytes)
-    : level_{level}, format_{format}, fd_{fd}, max_pending_{max_pending_bytes},
-      writer_{[this] { writer_loop(); }} {}
+    : level_{level}, format_{format}, fd_{fd}, max_pending_{max_pending_bytes}, writer_{[this] {
+          writer_loop();
+      }} {}
 
 Logger::~Logger() {
     {

@@ -20,8 +20,8 @@ namespace cvgate::app {
 struct LogField {
     using Value = std::variant<std::string_view, std::int64_t, std::uint64_t, double, bool>;
     template <typename S>
-        requires std::is_convertible_v<const S&, std::string_view>
-    LogField(std::string_view k, const S& v) : key{k}, value{std::string_view{v}} {}
+    requires std::is_convertible_v<const S&, std::string_view> LogField(std::string_view k, const S& v)
+        : key{k}, value{std::string_view{v}} {}
     LogField(std::string_view k, int v) : key{k}, value{static_cast<std::int64_t>(v)} {}
     LogField(std::string_view k, unsigned v) : key{k}, value{static_cast<std::uint64_t>(v)} {}
     LogField(std::string_view k, long v) : key{k}, value{static_cast<std::int64_t>(v)} {}

@@ -8,7 +8,8 @@ namespace {
 
 // Awaits `call`, recording its latency and whether it failed.
 template <typename T>
-jobs::Task<T> timed(Metrics& metrics, std::string_view dependency, std::string_view operation, jobs::Task<T> call) {
+jobs::Task<T> timed(Metrics& metrics, std::string_view dependency, std::string_view operation,
+                    jobs::Task<T> call) {
     const auto start = std::chrono::steady_clock::now();
     auto seconds = [start] {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -52,7 +53,7 @@ jobs::Task<void> MeasuredHotStore::undo_reopen(std::string_view id, std::int64_t
     return timed(metrics_, "mongodb", "undo_reopen", inner_.undo_reopen(id, n, s));
 }
 jobs::Task<std::optional<boost::json::object>> MeasuredHotStore::remove_candidate(std::string_view id,
-                                                                                 std::string_view cv) {
+                                                                                  std::string_view cv) {
     return timed(metrics_, "mongodb", "remove_candidate", inner_.remove_candidate(id, cv));
 }
 jobs::Task<void> MeasuredHotStore::ping() { return timed(metrics_, "mongodb", "ping", inner_.ping()); }
@@ -66,7 +67,8 @@ jobs::Task<std::size_t> MeasuredColdStore::sync(const jobs::SyncBatch& b) {
 jobs::Task<std::optional<boost::json::object>> MeasuredColdStore::results(std::string_view id) {
     return timed(metrics_, "postgresql", "results", inner_.results(id));
 }
-jobs::Task<std::optional<std::string>> MeasuredColdStore::remove_candidate(std::string_view id, std::string_view cv) {
+jobs::Task<std::optional<std::string>> MeasuredColdStore::remove_candidate(std::string_view id,
+                                                                           std::string_view cv) {
     return timed(metrics_, "postgresql", "remove_candidate", inner_.remove_candidate(id, cv));
 }
 jobs::Task<void> MeasuredColdStore::ping() { return timed(metrics_, "postgresql", "ping", inner_.ping()); }
@@ -79,7 +81,8 @@ jobs::Task<void> MeasuredJobQueue::ping() { return timed(metrics_, "rabbitmq", "
 jobs::Task<std::unique_ptr<jobs::StagedFile>> MeasuredUploadStore::stage() {
     return timed(metrics_, "volume", "stage", inner_.stage());
 }
-jobs::Task<std::vector<std::string>> MeasuredUploadStore::place(std::string_view id, std::vector<jobs::Placement> f) {
+jobs::Task<std::vector<std::string>> MeasuredUploadStore::place(std::string_view id,
+                                                                std::vector<jobs::Placement> f) {
     return timed(metrics_, "volume", "place", inner_.place(id, std::move(f)));
 }
 jobs::Task<void> MeasuredUploadStore::remove(std::string_view id, std::vector<std::string> names) {

@@ -14,10 +14,12 @@ public:
     jobs::Task<std::optional<boost::json::object>> find(std::string_view job_id) override;
     jobs::Task<bool> remove(std::string_view job_id) override;
     jobs::Task<bool> remove_if_unchanged(std::string_view job_id, const jobs::HotVersion& version) override;
-    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added) override;
-    jobs::Task<void> undo_reopen(std::string_view job_id, std::int64_t added, std::string_view old_status) override;
+    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id,
+                                                          std::int64_t added) override;
+    jobs::Task<void> undo_reopen(std::string_view job_id, std::int64_t added,
+                                 std::string_view old_status) override;
     jobs::Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
-                                                                   std::string_view cv_id) override;
+                                                                    std::string_view cv_id) override;
     jobs::Task<void> ping() override;
 
 private:
@@ -31,7 +33,8 @@ public:
     jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view job_id) override;
     jobs::Task<std::size_t> sync(const jobs::SyncBatch& batch) override;
     jobs::Task<std::optional<boost::json::object>> results(std::string_view job_id) override;
-    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id, std::string_view cv_id) override;
+    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id,
+                                                            std::string_view cv_id) override;
     jobs::Task<void> ping() override;
 
 private:
@@ -54,7 +57,8 @@ class MeasuredUploadStore final : public jobs::UploadStore {
 public:
     MeasuredUploadStore(jobs::UploadStore& inner, Metrics& metrics) : inner_{inner}, metrics_{metrics} {}
     jobs::Task<std::unique_ptr<jobs::StagedFile>> stage() override;
-    jobs::Task<std::vector<std::string>> place(std::string_view job_id, std::vector<jobs::Placement> files) override;
+    jobs::Task<std::vector<std::string>> place(std::string_view job_id,
+                                               std::vector<jobs::Placement> files) override;
     jobs::Task<void> remove(std::string_view job_id, std::vector<std::string> names) override;
     jobs::Task<void> remove_job(std::string_view job_id) override;
     jobs::Task<std::size_t> remove_cv(std::string_view job_id, std::string_view cv_id) override;

@@ -49,8 +49,9 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
     out += '\n';
 }
 
-void render_counters(std::string& out, std::string_view name, std::string_view help, std::string_view first_label,
-                     std::string_view second_label, const std::map<std::string, std::uint64_t, std::less<>>& counters) {
+void render_counters(std::string& out, std::string_view name, std::string_view help,
+                     std::string_view first_label, std::string_view second_label,
+                     const std::map<std::string, std::uint64_t, std::less<>>& counters) {
     header(out, name, "counter", help);
     for (const auto& [key, value] : counters) {
         const auto [a, b] = split_key(key);
@@ -84,8 +85,10 @@ void Histogram::render(std::string& out, std::string_view name, std::string_view
         out += "_bucket{";
         out += labels;
         out += sep + "le=\"";
-        if (i < bounds.size()) append_double(out, bounds[i]);
-        else out += "+Inf";
+        if (i < bounds.size())
+            append_double(out, bounds[i]);
+        else
+            out += "+Inf";
         out += "\"} ";
         append_uint(out, cumulative);
         out += '\n';
@@ -124,13 +127,14 @@ Metrics::RouteSlot& Metrics::slot_for(std::string_view route) {
     return *routes_.back();
 }
 
-void Metrics::observe_request(std::string_view route, std::string_view method, unsigned status, double seconds,
-                              std::uint64_t bytes_in) {
+void Metrics::observe_request(std::string_view route, std::string_view method, unsigned status,
+                              double seconds, std::uint64_t bytes_in) {
     RouteSlot& slot = slot_for(route);
     slot.latency.observe(seconds);
     if (bytes_in > 0) upload_bytes_.fetch_add(bytes_in, std::memory_order_relaxed);
     char key[32];
-    const int n = std::snprintf(key, sizeof key, "%.*s|%u", static_cast<int>(method.size()), method.data(), status);
+    const int n =
+        std::snprintf(key, sizeof key, "%.*s|%u", static_cast<int>(method.size()), method.data(), status);
     const std::string_view k{key, static_cast<std::size_t>(n > 0 ? n : 0)};
     std::lock_guard lock{slot.mutex};
     for (auto& [name, count] : slot.by_method_status) {
@@ -145,17 +149,21 @@ void Metrics::observe_request(std::string_view route, std::string_view method, u
 void Metrics::bump(std::mutex& m, LabeledCounters& counters, std::string key) {
     std::lock_guard lock{m};
     auto it = counters.find(key);
-    if (it == counters.end()) counters.emplace(std::move(key), 1);
-    else ++it->second;
+    if (it == counters.end())
+        counters.emplace(std::move(key), 1);
+    else
+        ++it->second;
 }
 
-void Metrics::observe_dependency(std::string_view dependency, std::string_view operation, double seconds, bool ok) {
+void Metrics::observe_dependency(std::string_view dependency, std::string_view operation, double seconds,
+                                 bool ok) {
     std::string key{dependency};
     key += '|';
     key += operation;
     std::lock_guard lock{mutex_};
     auto it = dependency_latency_.find(key);
-    if (it == dependency_latency_.end()) it = dependency_latency_.emplace(key, std::make_unique<Histogram>()).first;
+    if (it == dependency_latency_.end())
+        it = dependency_latency_.emplace(key, std::make_unique<Histogram>()).first;
     it->second->observe(seconds);
     if (!ok) ++dependency_errors_[key];
 }
@@ -172,7 +180,8 @@ void Metrics::count_rollback_failure(std::string_view flow, std::string_view ste
     bump(mutex_, rollback_failures_, std::string{flow} + "|" + std::string{step});
 }
 
-void Metrics::add_gauge(std::string name, std::string help, std::string labels, std::function<double()> read) {
+void Metrics::add_gauge(std::string name, std::string help, std::string labels,
+                        std::function<double()> read) {
     std::lock_guard lock{mutex_};
     gauges_.push_back({std::move(name), std::move(help), std::move(labels), std::move(read)});
 }
@@ -181,7 +190,8 @@ std::string Metrics::render() const {
     std::string out;
     out.reserve(16 * 1024);
 
-    header(out, "cvgate_http_requests_total", "counter", "HTTP requests by route template, method and status.");
+    header(out, "cvgate_http_requests_total", "counter",
+           "HTTP requests by route template, method and status.");
     for (const auto& slot : routes_) {
         std::lock_guard lock{slot->mutex};
         for (const auto& [key, count] : slot->by_method_status) {
@@ -192,9 +202,11 @@ std::string Metrics::render() const {
             out += '\n';
         }
     }
-    header(out, "cvgate_http_request_duration_seconds", "histogram", "HTTP request latency by route template.");
+    header(out, "cvgate_http_request_duration_seconds", "histogram",
+           "HTTP request latency by route template.");
     for (const auto& slot : routes_)
-        slot->latency.render(out, "cvgate_http_request_duration_seconds", "route=\"" + label_value(slot->route) + "\"");
+        slot->latency.render(out, "cvgate_http_request_duration_seconds",
+                             "route=\"" + label_value(slot->route) + "\"");
     header(out, "cvgate_upload_bytes_total", "counter", "Request body bytes received.");
     out += "cvgate_upload_bytes_total ";
     append_uint(out, upload_bytes_.load(std::memory_order_relaxed));
@@ -208,14 +220,14 @@ std::string Metrics::render() const {
         histogram->render(out, "cvgate_dependency_call_duration_seconds",
                           "dependency=\"" + label_value(dep) + "\",operation=\"" + label_value(op) + "\"");
     }
-    render_counters(out, "cvgate_dependency_errors_total", "Failed dependency calls.", "dependency", "operation",
-                    dependency_errors_);
+    render_counters(out, "cvgate_dependency_errors_total", "Failed dependency calls.", "dependency",
+                    "operation", dependency_errors_);
     render_counters(out, "cvgate_submissions_total", "Upload requests (submit, add_cvs) by outcome.", "flow",
                     "outcome", submissions_);
-    render_counters(out, "cvgate_rollbacks_total", "Rollbacks by flow and the stage that failed.", "flow", "stage",
-                    rollbacks_);
-    render_counters(out, "cvgate_rollback_failures_total", "Rollback steps that themselves failed.", "flow", "step",
-                    rollback_failures_);
+    render_counters(out, "cvgate_rollbacks_total", "Rollbacks by flow and the stage that failed.", "flow",
+                    "stage", rollbacks_);
+    render_counters(out, "cvgate_rollback_failures_total", "Rollback steps that themselves failed.", "flow",
+                    "step", rollback_failures_);
 
     std::string last;
     for (const auto& g : gauges_) {

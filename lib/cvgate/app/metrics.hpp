@@ -21,7 +21,7 @@ namespace cvgate::app {
 class Histogram {
 public:
     static constexpr std::array<double, 14> bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                     0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+                                                      0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
     void observe(double seconds) noexcept;
     void render(std::string& out, std::string_view name, std::string_view labels) const;
 
@@ -72,10 +72,10 @@ private:
 
     mutable std::mutex mutex_;  // guards everything below
     std::map<std::string, std::unique_ptr<Histogram>, std::less<>> dependency_latency_;  // dep|op
-    LabeledCounters dependency_errors_;  // dep|op
-    LabeledCounters submissions_;        // flow|outcome
-    LabeledCounters rollbacks_;          // flow|stage
-    LabeledCounters rollback_failures_;  // flow|step
+    LabeledCounters dependency_errors_;                                                  // dep|op
+    LabeledCounters submissions_;                                                        // flow|outcome
+    LabeledCounters rollbacks_;                                                          // flow|stage
+    LabeledCounters rollback_failures_;                                                  // flow|step
     std::vector<Gauge> gauges_;
 };
 

@@ -22,7 +22,8 @@ class ClientError : public std::runtime_error {
 public:
     ClientError(ErrorKind kind, std::string_view dependency, const std::string& message)
         : std::runtime_error{std::string{dependency} + " " + std::string{to_string(kind)} + ": " + message},
-          kind_{kind}, dependency_{dependency} {}
+          kind_{kind},
+          dependency_{dependency} {}
 
     ErrorKind kind() const noexcept { return kind_; }
     std::string_view dependency() const noexcept { return dependency_; }

@@ -9,8 +9,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -94,20 +94,20 @@ auto offload(Executor target, F fn) -> boost::asio::awaitable<std::invoke_result
         // A tracked executor: the caller's io_context counts the pending call as work.
         auto home = boost::asio::prefer(boost::asio::get_associated_executor(handler),
                                         boost::asio::execution::outstanding_work.tracked);
-        boost::asio::post(target, [f = std::move(f), handler = std::move(handler),
-                                   home = std::move(home)]() mutable {
-            std::exception_ptr error;
-            std::optional<Value> value;
-            try {
-                value.emplace(detail::invoke_stored(f));
-            } catch (...) {
-                error = std::current_exception();
-            }
-            boost::asio::dispatch(home, [handler = std::move(handler), error,
-                                         value = std::move(value)]() mutable {
-                std::move(handler)(error, value ? std::move(*value) : Value{});
+        boost::asio::post(
+            target, [f = std::move(f), handler = std::move(handler), home = std::move(home)]() mutable {
+                std::exception_ptr error;
+                std::optional<Value> value;
+                try {
+                    value.emplace(detail::invoke_stored(f));
+                } catch (...) {
+                    error = std::current_exception();
+                }
+                boost::asio::dispatch(
+                    home, [handler = std::move(handler), error, value = std::move(value)]() mutable {
+                        std::move(handler)(error, value ? std::move(*value) : Value{});
+                    });
             });
-        });
     };
     if constexpr (std::is_void_v<Result>) {
         co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,

@@ -53,9 +53,9 @@ boost::asio::awaitable<void> read_form(Request& request, FormSink& sink, const F
                 in_file = headers.is_file();
                 if (in_file) {
                     if (++files > limits.max_files)
-                        throw HttpError{Status::payload_too_large,
-                                        "Too many files: at most " + std::to_string(limits.max_files) +
-                                            " per request"};
+                        throw HttpError{
+                            Status::payload_too_large,
+                            "Too many files: at most " + std::to_string(limits.max_files) + " per request"};
                     co_await sink.file_begin(headers);
                 } else {
                     field_name = headers.name;
@@ -77,8 +77,10 @@ boost::asio::awaitable<void> read_form(Request& request, FormSink& sink, const F
                 break;
             }
             case multipart::Parser::Event::part_end:
-                if (in_file) co_await sink.file_end();
-                else co_await sink.field(field_name, std::move(field_value));
+                if (in_file)
+                    co_await sink.file_end();
+                else
+                    co_await sink.field(field_name, std::move(field_value));
                 in_file = false;
                 break;
             case multipart::Parser::Event::done:

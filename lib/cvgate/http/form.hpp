@@ -15,9 +15,9 @@
 namespace cvgate::http {
 
 struct FormLimits {
-    std::size_t max_files = 50;                 // file parts; more is 413
-    std::size_t max_parts = 1000;               // all parts; more is 413
-    std::size_t max_field_bytes = 1 << 20;      // one non-file field; more is 413
+    std::size_t max_files = 50;             // file parts; more is 413
+    std::size_t max_parts = 1000;           // all parts; more is 413
+    std::size_t max_field_bytes = 1 << 20;  // one non-file field; more is 413
     std::size_t max_part_header_bytes = 8 * 1024;
 };
 

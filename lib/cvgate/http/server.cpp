@@ -77,8 +77,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, IdleSet& idle,
             co_await pause.async_wait(use_tuple);
             continue;
         }
-        if (shared->connections.load(std::memory_order_relaxed) >=
-            shared->options.limits.max_connections) {
+        if (shared->connections.load(std::memory_order_relaxed) >= shared->options.limits.max_connections) {
             asio::co_spawn(ex, refuse_busy(std::move(socket)), asio::detached);
             continue;
         }
@@ -122,8 +121,7 @@ void Server::start() {
     if (started_) return;
     started_ = true;
     for (auto& worker : workers_) {
-        asio::co_spawn(*worker->ioc, accept_loop(*worker->acceptor, worker->idle, shared_),
-                       asio::detached);
+        asio::co_spawn(*worker->ioc, accept_loop(*worker->acceptor, worker->idle, shared_), asio::detached);
         worker->thread = std::thread{[ioc = worker->ioc.get()] { ioc->run(); }};
     }
 }

@@ -120,7 +120,9 @@ private:
 class Session final : public BodySource {
 public:
     Session(tcp::socket socket, IdleSet& idle, std::shared_ptr<Server::Shared> shared)
-        : stream_{std::move(socket)}, idle_{idle}, shared_{std::move(shared)},
+        : stream_{std::move(socket)},
+          idle_{idle},
+          shared_{std::move(shared)},
           limits_{shared_->options.limits} {
         shared_->connections.fetch_add(1, std::memory_order_relaxed);
         idle_node_.socket = &stream_.socket();
@@ -144,9 +146,8 @@ private:
     asio::awaitable<void> answer_and_close(Response response, std::chrono::steady_clock::time_point start,
                                            bool head_complete);
     asio::awaitable<void> close_gracefully();
-    void log(Verb method, std::string_view target, std::string_view route, unsigned status,
-             std::uint64_t out, std::chrono::steady_clock::time_point start,
-             std::string_view correlation_id);
+    void log(Verb method, std::string_view target, std::string_view route, unsigned status, std::uint64_t out,
+             std::chrono::steady_clock::time_point start, std::string_view correlation_id);
 
     beast::tcp_stream stream_;
     IdleSet& idle_;
@@ -222,10 +223,8 @@ asio::awaitable<bool> Session::finish_body() {
 }
 
 asio::awaitable<Response> Session::dispatch(Request& request, std::string_view& route) {
-    const Router::Match match =
-        shared_->router->match(request.method(), request.path(), request.params());
-    if (match.outcome == Router::Outcome::not_found)
-        co_return error_response(Status::not_found, "Not Found");
+    const Router::Match match = shared_->router->match(request.method(), request.path(), request.params());
+    if (match.outcome == Router::Outcome::not_found) co_return error_response(Status::not_found, "Not Found");
     if (match.outcome == Router::Outcome::method_not_allowed) {
         route = match.pattern;
         Response res = error_response(Status::method_not_allowed, "Method Not Allowed");
@@ -342,8 +341,8 @@ asio::awaitable<void> Session::run() {
         if (shared_->options.finalize) shared_->options.finalize(request, response);
         const bool body_consumed = co_await finish_body();
         linger_ = !body_consumed;
-        const bool keep_alive = parser.get().keep_alive() && body_consumed &&
-                                !shared_->draining.load(std::memory_order_relaxed);
+        const bool keep_alive =
+            parser.get().keep_alive() && body_consumed && !shared_->draining.load(std::memory_order_relaxed);
         response.version(11);
         response.set(Field::date, http_date());
         response.set(Field::server, "cvgate");
@@ -377,8 +376,7 @@ asio::awaitable<void> Session::close_gracefully() {
 
 }  // namespace
 
-asio::awaitable<void> run_session(tcp::socket socket, IdleSet& idle,
-                                  std::shared_ptr<Server::Shared> shared) {
+asio::awaitable<void> run_session(tcp::socket socket, IdleSet& idle, std::shared_ptr<Server::Shared> shared) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay{true}, ignored);
     Session session{std::move(socket), idle, std::move(shared)};

@@ -43,8 +43,10 @@ public:
     }
     void erase(Node& node) noexcept {
         if (!node.linked) return;
-        if (node.prev) node.prev->next = node.next;
-        else head_ = node.next;
+        if (node.prev)
+            node.prev->next = node.next;
+        else
+            head_ = node.next;
         if (node.next) node.next->prev = node.prev;
         node.linked = false;
     }

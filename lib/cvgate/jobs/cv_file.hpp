@@ -40,8 +40,8 @@ private:
     std::optional<CvType> type_;
     std::uint64_t max_size_;
     std::uint64_t size_ = 0;
-    std::string head_;       // the first bytes, for the magic number
-    std::string tail_;       // the last bytes of the previous chunk, for a name cut in two
+    std::string head_;  // the first bytes, for the magic number
+    std::string tail_;  // the last bytes of the previous chunk, for a name cut in two
     bool saw_document_xml_ = false;
     bool rejected_ = false;
     std::string reason_;

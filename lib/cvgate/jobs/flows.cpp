@@ -30,13 +30,14 @@ void require_files(const Intake& intake) {
             names.push_back(boost::json::string{s.filename});
             details.push_back(boost::json::object{{"filename", s.filename}, {"reason", s.reason}});
         }
-        throw Error{ErrorKind::bad_request,
-                    boost::json::object{{"message", "All files were invalid or failed validation"},
-                                        {"skipped_files", std::move(names)},
-                                        {"details", std::move(details)},
-                                        {"total_uploaded", static_cast<std::int64_t>(intake.files_uploaded())},
-                                        {"valid_files", 0}},
-                    "all files rejected"};
+        throw Error{
+            ErrorKind::bad_request,
+            boost::json::object{{"message", "All files were invalid or failed validation"},
+                                {"skipped_files", std::move(names)},
+                                {"details", std::move(details)},
+                                {"total_uploaded", static_cast<std::int64_t>(intake.files_uploaded())},
+                                {"valid_files", 0}},
+            "all files rejected"};
     }
 }
 
@@ -125,7 +126,8 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
     // 2. Hot storage. Rollback: the job directory.
     std::exception_ptr failure;
     try {
-        const auto document = hot_document(job_id, correlation_id, form.jd_text, out.cvs.size(), utc_timestamp());
+        const auto document =
+            hot_document(job_id, correlation_id, form.jd_text, out.cvs.size(), utc_timestamp());
         co_await p.hot.insert(document);
     } catch (...) {
         failure = std::current_exception();
@@ -191,7 +193,8 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
             // Named first: GCC 12 mishandles temporaries of a ?: inside a co_await expression.
             std::string created_at = cold->created_at;
             if (created_at.empty()) created_at = utc_timestamp();
-            const auto document = hot_document(job_id, job_correlation_id, jd_text, out.cvs.size(), created_at);
+            const auto document =
+                hot_document(job_id, job_correlation_id, jd_text, out.cvs.size(), created_at);
             co_await p.hot.insert(document);
             out.resumed = true;
         }
@@ -260,17 +263,22 @@ Task<Synced> sync_job(Ports p, std::string job_id) {
     }
     HotVersion version{string_of(*doc, "status"), array_size(*doc, "results"), array_size(*doc, "errors")};
     if (version.status != "complete") {
-        throw Error{ErrorKind::conflict,
-                    boost::json::object{{"message", "Job is not complete yet; sync it once processing has finished"},
-                                        {"status", version.status},
-                                        {"processed", static_cast<std::int64_t>(version.results + version.errors)},
-                                        {"expected_files", int_of(*doc, "expected_files")}},
-                    "job not complete"};
+        throw Error{
+            ErrorKind::conflict,
+            boost::json::object{{"message", "Job is not complete yet; sync it once processing has finished"},
+                                {"status", version.status},
+                                {"processed", static_cast<std::int64_t>(version.results + version.errors)},
+                                {"expected_files", int_of(*doc, "expected_files")}},
+            "job not complete"};
     }
 
     // 2. Incremental sync, one transaction, deduplicated by (job_id, cv_id).
-    SyncBatch batch{job_id, string_of(*doc, "correlation_id"), string_of(*doc, "jd_text"),
-                    string_of(*doc, "created_at"), {}, {}};
+    SyncBatch batch{job_id,
+                    string_of(*doc, "correlation_id"),
+                    string_of(*doc, "jd_text"),
+                    string_of(*doc, "created_at"),
+                    {},
+                    {}};
     if (const auto* r = doc->if_contains("results"); r && r->is_array()) batch.results = r->get_array();
     if (const auto* e = doc->if_contains("errors"); e && e->is_array()) batch.errors = e->get_array();
     out.synced_cvs = co_await p.cold.sync(batch);
@@ -295,8 +303,9 @@ Task<Synced> sync_job(Ports p, std::string job_id) {
 Task<boost::json::object> job_results(Ports p, std::string job_id) {
     auto results = co_await p.cold.results(job_id);
     if (!results)
-        throw Error{ErrorKind::not_found,
-                    "Job results not found; once the job is complete, sync it first: POST /jobs/" + job_id + "/sync"};
+        throw Error{
+            ErrorKind::not_found,
+            "Job results not found; once the job is complete, sync it first: POST /jobs/" + job_id + "/sync"};
     co_return std::move(*results);
 }
 

@@ -32,10 +32,10 @@ Task<boost::json::object> job_status(Ports ports, std::string job_id);
 
 struct Synced {
     std::size_t synced_cvs = 0;
-    boost::json::object job;         // as GET results
-    bool already_synced = false;     // a retried sync: the job was in cold storage only
-    bool cleanup_failed = false;     // the hot document could not be deleted
-    bool hot_kept = false;           // the results worker appended meanwhile: kept for the next sync
+    boost::json::object job;      // as GET results
+    bool already_synced = false;  // a retried sync: the job was in cold storage only
+    bool cleanup_failed = false;  // the hot document could not be deleted
+    bool hot_kept = false;        // the results worker appended meanwhile: kept for the next sync
 };
 
 // POST /jobs/{job_id}/sync: hot -> cold, incremental and idempotent, then clean-up.

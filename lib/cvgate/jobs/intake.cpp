@@ -20,8 +20,10 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 Task<void> Intake::field(std::string_view name, std::string value) {
-    if (name == "jd_text") jd_text_ = std::move(value);
-    else if (name == "use_delay") use_delay_ = std::move(value);
+    if (name == "jd_text")
+        jd_text_ = std::move(value);
+    else if (name == "use_delay")
+        use_delay_ = std::move(value);
     co_return;  // other fields are ignored, as FastAPI does
 }
 
@@ -70,9 +72,13 @@ Form validate_form(const Intake& intake, const Limits& limits) {
     if (intake.use_delay()) {
         std::string v{trim(*intake.use_delay())};
         std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (v == "true" || v == "1" || v == "yes" || v == "on") form.use_delay = true;
-        else if (v == "false" || v == "0" || v == "no" || v == "off") form.use_delay = false;
-        else throw Error{ErrorKind::invalid_form, "use_delay: must be a boolean (true/false/1/0/yes/no/on/off)"};
+        if (v == "true" || v == "1" || v == "yes" || v == "on")
+            form.use_delay = true;
+        else if (v == "false" || v == "0" || v == "no" || v == "off")
+            form.use_delay = false;
+        else
+            throw Error{ErrorKind::invalid_form,
+                        "use_delay: must be a boolean (true/false/1/0/yes/no/on/off)"};
     }
     return form;
 }

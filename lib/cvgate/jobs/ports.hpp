@@ -39,11 +39,12 @@ public:
     // nullopt when there is none.
     virtual Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added) = 0;
     // Undoes reopen(): `$inc` back and restore the old status.
-    virtual Task<void> undo_reopen(std::string_view job_id, std::int64_t added, std::string_view old_status) = 0;
+    virtual Task<void> undo_reopen(std::string_view job_id, std::int64_t added,
+                                   std::string_view old_status) = 0;
     // Pulls the cv's entries from `results` and `errors`; the document as it was before, or
     // nullopt when no entry of that cv was there.
     virtual Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
-                                                                     std::string_view cv_id) = 0;
+                                                                      std::string_view cv_id) = 0;
     virtual Task<void> ping() = 0;
 };
 

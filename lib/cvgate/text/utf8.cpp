@@ -10,10 +10,17 @@ std::size_t utf8_sequence_length(std::string_view s) noexcept {
     std::size_t len;
     std::uint32_t cp;
     if (b0 < 0x80) return 1;
-    if ((b0 & 0xe0) == 0xc0) { len = 2; cp = b0 & 0x1f; }
-    else if ((b0 & 0xf0) == 0xe0) { len = 3; cp = b0 & 0x0f; }
-    else if ((b0 & 0xf8) == 0xf0) { len = 4; cp = b0 & 0x07; }
-    else return 0;
+    if ((b0 & 0xe0) == 0xc0) {
+        len = 2;
+        cp = b0 & 0x1f;
+    } else if ((b0 & 0xf0) == 0xe0) {
+        len = 3;
+        cp = b0 & 0x0f;
+    } else if ((b0 & 0xf8) == 0xf0) {
+        len = 4;
+        cp = b0 & 0x07;
+    } else
+        return 0;
     if (s.size() < len) return 0;
     for (std::size_t i = 1; i < len; ++i) {
         const auto b = static_cast<unsigned char>(s[i]);

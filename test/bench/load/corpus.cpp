@@ -10,10 +10,11 @@
 namespace cvgate::load {
 namespace {
 
-constexpr std::array<const char*, 12> first_names{"Ana",    "José",  "Mei",   "Olu",   "Priya", "Lukas",
-                                                   "Søren", "Fatma", "Chen",  "Marta", "Ivan",  "Zoë"};
-constexpr std::array<const char*, 8> file_shapes{"CV_{}", "{}_Resume", "Lebenslauf {}", "{} - curriculum vitae",
-                                                 "résumé_{}_2026", "{}", "cv-{}-final", "{} (1)"};
+constexpr std::array<const char*, 12> first_names{"Ana",   "José",  "Mei",  "Olu",   "Priya", "Lukas",
+                                                  "Søren", "Fatma", "Chen", "Marta", "Ivan",  "Zoë"};
+constexpr std::array<const char*, 8> file_shapes{
+    "CV_{}",          "{}_Resume", "Lebenslauf {}", "{} - curriculum vitae",
+    "résumé_{}_2026", "{}",        "cv-{}-final",   "{} (1)"};
 
 std::string random_bytes(std::size_t n, std::mt19937_64& rng) {
     std::string out(n, '\0');
@@ -55,15 +56,18 @@ std::string make_pdf(std::size_t size, std::mt19937_64& rng) {
     };
     object("<< /Type /Catalog /Pages 2 0 R >>");
     object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
-    object("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-           "/Resources << /XObject << /Im1 5 0 R >> >> >>");
-    const std::string text = "BT /F1 12 Tf 72 770 Td (Curriculum Vitae) Tj ET q 120 0 0 160 72 560 cm /Im1 Do Q";
+    object(
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        "/Resources << /XObject << /Im1 5 0 R >> >> >>");
+    const std::string text =
+        "BT /F1 12 Tf 72 770 Td (Curriculum Vitae) Tj ET q 120 0 0 160 72 560 cm /Im1 Do Q";
     object("<< /Length " + std::to_string(text.size()) + " >>\nstream\n" + text + "\nendstream");
     const std::size_t overhead = out.size() + 400;
     const std::size_t image = size > overhead ? size - overhead : 1024;
-    object("<< /Type /XObject /Subtype /Image /Width 120 /Height 160 /BitsPerComponent 8 /ColorSpace /DeviceRGB "
-           "/Filter /DCTDecode /Length " +
-           std::to_string(image) + " >>\nstream\n" + random_bytes(image, rng) + "\nendstream");
+    object(
+        "<< /Type /XObject /Subtype /Image /Width 120 /Height 160 /BitsPerComponent 8 /ColorSpace /DeviceRGB "
+        "/Filter /DCTDecode /Length " +
+        std::to_string(image) + " >>\nstream\n" + random_bytes(image, rng) + "\nendstream");
     const std::size_t xref = out.size();
     out += "xref\n0 " + std::to_string(offsets.size() + 1) + "\n0000000000 65535 f \n";
     for (std::size_t off : offsets) {
@@ -85,7 +89,8 @@ std::string make_docx(std::size_t size, std::mt19937_64& rng) {
     };
     std::vector<Entry> entries{
         {"[Content_Types].xml",
-         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/"
+         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types "
+         "xmlns=\"http://schemas.openxmlformats.org/package/2006/"
          "content-types\"><Override PartName=\"/word/document.xml\" ContentType=\"application/"
          "vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/></Types>"},
         {"word/document.xml",
@@ -103,10 +108,10 @@ std::string make_docx(std::size_t size, std::mt19937_64& rng) {
         e.crc = crc.checksum();
         e.offset = static_cast<std::uint32_t>(out.size());
         put32(out, 0x04034b50);
-        put16(out, 20);  // version needed
-        put16(out, 0);   // flags
-        put16(out, 0);   // stored
-        put16(out, 0);   // time
+        put16(out, 20);      // version needed
+        put16(out, 0);       // flags
+        put16(out, 0);       // stored
+        put16(out, 0);       // time
         put16(out, 0x5b21);  // date: 2025-09-01
         put32(out, e.crc);
         put32(out, static_cast<std::uint32_t>(e.data.size()));
@@ -154,7 +159,8 @@ Corpus::Corpus(const CorpusOptions& options, std::mt19937_64& rng) {
     std::bernoulli_distribution docx{options.docx_share};
     files_.reserve(options.files);
     for (std::size_t i = 0; i < options.files; ++i) {
-        const auto size = std::clamp(static_cast<std::size_t>(kib(rng) * 1024), options.min_bytes, options.max_bytes);
+        const auto size =
+            std::clamp(static_cast<std::size_t>(kib(rng) * 1024), options.min_bytes, options.max_bytes);
         const bool is_docx = docx(rng);
         files_.push_back({name_for(i, rng) + (is_docx ? ".docx" : ".pdf"),
                           is_docx ? make_docx(size, rng) : make_pdf(size, rng)});
@@ -166,22 +172,24 @@ const CvFile& Corpus::pick(std::mt19937_64& rng) const { return files_[rng() % f
 std::size_t Corpus::median_bytes() const {
     std::vector<std::size_t> sizes;
     for (const auto& f : files_) sizes.push_back(f.bytes.size());
-    std::nth_element(sizes.begin(), sizes.begin() + static_cast<std::ptrdiff_t>(sizes.size() / 2), sizes.end());
+    std::nth_element(sizes.begin(), sizes.begin() + static_cast<std::ptrdiff_t>(sizes.size() / 2),
+                     sizes.end());
     return sizes.empty() ? 0 : sizes[sizes.size() / 2];
 }
 
 std::string Form::content_type() { return std::string{"multipart/form-data; boundary="} + boundary; }
 
 Form& Form::field(const std::string& name, const std::string& value) {
-    body_ += std::string{"--"} + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" +
-             value + "\r\n";
+    body_ += std::string{"--"} + boundary + "\r\nContent-Disposition: form-data; name=\"" + name +
+             "\"\r\n\r\n" + value + "\r\n";
     return *this;
 }
 
 Form& Form::file(const CvFile& cv) {
     const bool pdf = cv.filename.ends_with(".pdf");
-    body_ += std::string{"--"} + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" +
-             cv.filename + "\"\r\nContent-Type: " +
+    body_ += std::string{"--"} + boundary +
+             "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + cv.filename +
+             "\"\r\nContent-Type: " +
              (pdf ? "application/pdf"
                   : "application/vnd.openxmlformats-officedocument.wordprocessingml.document") +
              "\r\n\r\n";

@@ -16,12 +16,12 @@ struct CvFile {
 };
 
 struct CorpusOptions {
-    std::size_t files = 96;                 // distinct files generated up front, picked at random
-    double median_kib = 120;                // CV sizes: log-normal around this median...
-    double sigma = 0.8;                     // ...with this spread (p90 ≈ 2.8× the median)
-    std::size_t min_bytes = 8 * 1024;       // clamped to [min, max]
+    std::size_t files = 96;            // distinct files generated up front, picked at random
+    double median_kib = 120;           // CV sizes: log-normal around this median...
+    double sigma = 0.8;                // ...with this spread (p90 ≈ 2.8× the median)
+    std::size_t min_bytes = 8 * 1024;  // clamped to [min, max]
     std::size_t max_bytes = 4 * 1024 * 1024;
-    double docx_share = 0.3;                // the rest are PDFs
+    double docx_share = 0.3;  // the rest are PDFs
 };
 
 class Corpus {

@@ -53,14 +53,18 @@ asio::awaitable<std::unique_ptr<HttpClient::Stream>> HttpClient::acquire(bool& r
 
 void HttpClient::release(std::unique_ptr<Stream> stream) {
     if (waiters_.empty()) {
-        if (stream) idle_.push_back(std::move(stream));
-        else --open_;
+        if (stream)
+            idle_.push_back(std::move(stream));
+        else
+            --open_;
         return;
     }
     Waiter* next = waiters_.front();
     waiters_.pop_front();
-    if (stream) next->stream = std::move(stream);
-    else next->may_open = true;  // the slot of the closed connection passes on, open_ unchanged
+    if (stream)
+        next->stream = std::move(stream);
+    else
+        next->may_open = true;  // the slot of the closed connection passes on, open_ unchanged
     next->wake.cancel();
 }
 
@@ -94,8 +98,10 @@ asio::awaitable<Response> HttpClient::send(http::verb verb, std::string target, 
         bool keep_alive = false;
         try {
             Response res = co_await exchange(*stream, verb, target, body, content_type, keep_alive);
-            if (keep_alive) release(std::move(stream));
-            else release(nullptr);
+            if (keep_alive)
+                release(std::move(stream));
+            else
+                release(nullptr);
             co_return res;
         } catch (const boost::system::system_error& e) {
             release(nullptr);

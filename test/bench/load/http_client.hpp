@@ -39,8 +39,8 @@ public:
 
     // One exchange. Throws boost::system::system_error when no answer came (connect refused,
     // reset, timeout). A connection the server closed while idle is retried once, fresh.
-    boost::asio::awaitable<Response> send(boost::beast::http::verb verb, std::string target, std::string body = {},
-                                          std::string content_type = {});
+    boost::asio::awaitable<Response> send(boost::beast::http::verb verb, std::string target,
+                                          std::string body = {}, std::string content_type = {});
 
     std::uint64_t connections_opened() const noexcept { return opened_; }
     std::uint64_t retries() const noexcept { return retries_; }
@@ -50,9 +50,9 @@ private:
 
     boost::asio::awaitable<std::unique_ptr<Stream>> acquire(bool& reused);
     void release(std::unique_ptr<Stream> stream);  // nullptr: the connection is gone
-    boost::asio::awaitable<Response> exchange(Stream& stream, boost::beast::http::verb verb, const std::string& target,
-                                              const std::string& body, const std::string& content_type,
-                                              bool& keep_alive);
+    boost::asio::awaitable<Response> exchange(Stream& stream, boost::beast::http::verb verb,
+                                              const std::string& target, const std::string& body,
+                                              const std::string& content_type, bool& keep_alive);
 
     boost::asio::any_io_executor ex_;
     ClientOptions options_;

@@ -118,7 +118,8 @@ struct Options {
     bool json = false;
     bool pipeline = false;
     PipelineOptions pipeline_options{env_or("RABBITMQ_URL", ""), env_or("MONGO_URL", ""),
-                                     env_or("MONGO_DB_NAME", "kandidate_db"), env_or("JOBS_QUEUE", "jobs_queue")};
+                                     env_or("MONGO_DB_NAME", "kandidate_db"),
+                                     env_or("JOBS_QUEUE", "jobs_queue")};
 };
 
 Options parse(int argc, char** argv) {
@@ -136,11 +137,16 @@ Options parse(int argc, char** argv) {
             if (i + 1 >= argc) throw Usage{std::string{arg} + ": needs a value"};
             return argv[++i];
         };
-        if (arg == "--help" || arg == "-h") throw Usage{""};
-        else if (arg == "--url") o.url = value();
-        else if (arg == "--api-key") o.api_key = value();
-        else if (arg == "--rate") o.rate = number(value(), arg);
-        else if (arg == "--duration") o.duration = duration(value(), arg);
+        if (arg == "--help" || arg == "-h")
+            throw Usage{""};
+        else if (arg == "--url")
+            o.url = value();
+        else if (arg == "--api-key")
+            o.api_key = value();
+        else if (arg == "--rate")
+            o.rate = number(value(), arg);
+        else if (arg == "--duration")
+            o.duration = duration(value(), arg);
         else if (arg == "--arrivals") {
             const auto v = value();
             if (v != "poisson" && v != "constant") throw Usage{"--arrivals: poisson or constant"};
@@ -149,27 +155,45 @@ Options parse(int argc, char** argv) {
             const auto v = value();
             const auto dash = v.find('-');
             o.scenario.min_cvs = static_cast<std::size_t>(number(v.substr(0, dash), arg));
-            o.scenario.max_cvs =
-                dash == std::string_view::npos ? o.scenario.min_cvs : static_cast<std::size_t>(number(v.substr(dash + 1), arg));
+            o.scenario.max_cvs = dash == std::string_view::npos
+                                     ? o.scenario.min_cvs
+                                     : static_cast<std::size_t>(number(v.substr(dash + 1), arg));
             if (o.scenario.min_cvs < 1 || o.scenario.max_cvs < o.scenario.min_cvs)
                 throw Usage{"--cvs: expected MIN-MAX with 1 <= MIN <= MAX"};
-        } else if (arg == "--cv-median-kib") o.corpus.median_kib = number(value(), arg);
-        else if (arg == "--docx-share") o.corpus.docx_share = std::min(1.0, number(value(), arg));
-        else if (arg == "--poll-interval") o.scenario.poll_interval = duration(value(), arg);
-        else if (arg == "--complete-timeout") o.scenario.complete_timeout = duration(value(), arg);
-        else if (arg == "--no-sync") o.scenario.sync = false;
-        else if (arg == "--connections") o.connections = std::max<std::size_t>(1, static_cast<std::size_t>(number(value(), arg)));
-        else if (arg == "--timeout") o.timeout = duration(value(), arg);
-        else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(number(value(), arg));
-        else if (arg == "--json") o.json = true;
-        else if (arg == "--pipeline") o.pipeline = true;
-        else if (arg == "--amqp-url") o.pipeline_options.amqp_url = value();
-        else if (arg == "--mongo-url") o.pipeline_options.mongo_url = value();
-        else if (arg == "--mongo-db") o.pipeline_options.mongo_db = value();
-        else if (arg == "--queue") o.pipeline_options.queue = value();
-        else if (arg == "--pipeline-delay") o.pipeline_options.delay = duration(value(), arg);
-        else if (arg == "--pipeline-error-share") o.pipeline_options.error_share = std::min(1.0, number(value(), arg));
-        else throw Usage{"unknown option " + std::string{arg}};
+        } else if (arg == "--cv-median-kib")
+            o.corpus.median_kib = number(value(), arg);
+        else if (arg == "--docx-share")
+            o.corpus.docx_share = std::min(1.0, number(value(), arg));
+        else if (arg == "--poll-interval")
+            o.scenario.poll_interval = duration(value(), arg);
+        else if (arg == "--complete-timeout")
+            o.scenario.complete_timeout = duration(value(), arg);
+        else if (arg == "--no-sync")
+            o.scenario.sync = false;
+        else if (arg == "--connections")
+            o.connections = std::max<std::size_t>(1, static_cast<std::size_t>(number(value(), arg)));
+        else if (arg == "--timeout")
+            o.timeout = duration(value(), arg);
+        else if (arg == "--seed")
+            o.seed = static_cast<std::uint64_t>(number(value(), arg));
+        else if (arg == "--json")
+            o.json = true;
+        else if (arg == "--pipeline")
+            o.pipeline = true;
+        else if (arg == "--amqp-url")
+            o.pipeline_options.amqp_url = value();
+        else if (arg == "--mongo-url")
+            o.pipeline_options.mongo_url = value();
+        else if (arg == "--mongo-db")
+            o.pipeline_options.mongo_db = value();
+        else if (arg == "--queue")
+            o.pipeline_options.queue = value();
+        else if (arg == "--pipeline-delay")
+            o.pipeline_options.delay = duration(value(), arg);
+        else if (arg == "--pipeline-error-share")
+            o.pipeline_options.error_share = std::min(1.0, number(value(), arg));
+        else
+            throw Usage{"unknown option " + std::string{arg}};
     }
     if (o.rate <= 0) throw Usage{"--rate: must be above 0"};
     if (o.pipeline && (o.pipeline_options.amqp_url.empty() || o.pipeline_options.mongo_url.empty()))
@@ -178,7 +202,8 @@ Options parse(int argc, char** argv) {
 }
 
 // Sessions arrive until the duration is over; then the harness waits for the running ones.
-asio::awaitable<void> arrivals(const Options& o, Scenario& scenario, std::mt19937_64& rng, std::uint64_t& started) {
+asio::awaitable<void> arrivals(const Options& o, Scenario& scenario, std::mt19937_64& rng,
+                               std::uint64_t& started) {
     auto ex = co_await asio::this_coro::executor;
     const auto begin = Clock::now();
     const auto end = begin + o.duration;
@@ -260,11 +285,12 @@ int main(int argc, char** argv) {
     }
 
     if (!o.json)
-        std::cout << "cvgate_load: " << o.url << ", " << o.rate << " sessions/s (" << (o.poisson ? "poisson" : "constant")
-                  << ") for " << o.duration.count() / 1000.0 << " s, " << o.scenario.min_cvs << "-" << o.scenario.max_cvs
-                  << " CVs per job (median " << corpus.median_bytes() / 1024 << " KiB, " << corpus.size()
-                  << " distinct files), " << o.connections << " connections"
-                  << (o.pipeline ? ", stand-in pipeline" : "") << std::endl;
+        std::cout << "cvgate_load: " << o.url << ", " << o.rate << " sessions/s ("
+                  << (o.poisson ? "poisson" : "constant") << ") for " << o.duration.count() / 1000.0 << " s, "
+                  << o.scenario.min_cvs << "-" << o.scenario.max_cvs << " CVs per job (median "
+                  << corpus.median_bytes() / 1024 << " KiB, " << corpus.size() << " distinct files), "
+                  << o.connections << " connections" << (o.pipeline ? ", stand-in pipeline" : "")
+                  << std::endl;
 
     std::uint64_t started = 0;
     const auto begin = Clock::now();
@@ -286,25 +312,30 @@ int main(int argc, char** argv) {
         report["retries"] = client.retries();
         if (pipeline) {
             const auto& c = pipeline->counters();
-            report["pipeline"] = boost::json::object{{"messages", c.messages}, {"results", c.results},
-                                                     {"errors", c.errors},     {"stale", c.stale},
+            report["pipeline"] = boost::json::object{{"messages", c.messages},
+                                                     {"results", c.results},
+                                                     {"errors", c.errors},
+                                                     {"stale", c.stale},
                                                      {"failures", c.failures}};
         }
         std::cout << boost::json::serialize(report) << "\n";
     } else {
         std::cout << recorder.table(seconds);
-        std::printf("%.1f s in all; %llu sessions started (%.2f/s over the arrival window), at most %zu at once; "
-                    "%llu connections opened, %llu retried\n",
-                    seconds, static_cast<unsigned long long>(started),
-                    static_cast<double>(started) / std::chrono::duration<double>(o.duration).count(),
-                    scenario.peak_active, static_cast<unsigned long long>(client.connections_opened()),
-                    static_cast<unsigned long long>(client.retries()));
+        std::printf(
+            "%.1f s in all; %llu sessions started (%.2f/s over the arrival window), at most %zu at once; "
+            "%llu connections opened, %llu retried\n",
+            seconds, static_cast<unsigned long long>(started),
+            static_cast<double>(started) / std::chrono::duration<double>(o.duration).count(),
+            scenario.peak_active, static_cast<unsigned long long>(client.connections_opened()),
+            static_cast<unsigned long long>(client.retries()));
         if (pipeline) {
             const auto& c = pipeline->counters();
-            std::printf("stand-in pipeline: %llu job messages, %llu analyses, %llu errors, %llu stale, %llu failures\n",
-                        static_cast<unsigned long long>(c.messages), static_cast<unsigned long long>(c.results),
-                        static_cast<unsigned long long>(c.errors), static_cast<unsigned long long>(c.stale),
-                        static_cast<unsigned long long>(c.failures));
+            std::printf(
+                "stand-in pipeline: %llu job messages, %llu analyses, %llu errors, %llu stale, %llu "
+                "failures\n",
+                static_cast<unsigned long long>(c.messages), static_cast<unsigned long long>(c.results),
+                static_cast<unsigned long long>(c.errors), static_cast<unsigned long long>(c.stale),
+                static_cast<unsigned long long>(c.failures));
         }
     }
     const bool failed = recorder.failures() > 0 || pipeline_failed || recorder.sessions("incomplete") > 0;

@@ -42,7 +42,7 @@ void check(const amqp_rpc_reply_t& reply, const char* what) {
                                    std::string{what} + ": " + amqp::describe_reply(reply)};
 }
 
-constexpr std::array<const char*, 10> skills{"C++",  "Python",     "PostgreSQL", "MongoDB", "RabbitMQ",
+constexpr std::array<const char*, 10> skills{"C++",        "Python", "PostgreSQL", "MongoDB", "RabbitMQ",
                                              "Kubernetes", "Docker", "Boost.Asio", "FastAPI", "Prometheus"};
 
 }  // namespace
@@ -121,7 +121,10 @@ asio::awaitable<void> PipelineStandIn::run() {
 
 json::object PipelineStandIn::analysis(const json::object& file) {
     const auto score = static_cast<std::int64_t>(rng_() % 101);
-    const char* recommendation = score >= 80 ? "Strong Hire" : score >= 65 ? "Hire" : score >= 50 ? "Maybe" : "No Hire";
+    const char* recommendation = score >= 80   ? "Strong Hire"
+                                 : score >= 65 ? "Hire"
+                                 : score >= 50 ? "Maybe"
+                                               : "No Hire";
     json::array picked;
     for (const char* skill : skills)
         if (rng_() % 3 == 0) picked.emplace_back(skill);
@@ -145,8 +148,8 @@ asio::awaitable<void> PipelineStandIn::handle(Delivery delivery) {
     bool ok = false;
     try {
         const auto jitter = std::uniform_real_distribution<double>{0.5, 1.5}(rng_);
-        asio::steady_timer work{io_, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                         options_.delay * jitter)};
+        asio::steady_timer work{
+            io_, std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.delay * jitter)};
         co_await work.async_wait(asio::use_awaitable);
 
         const json::object message = json::parse(delivery.body).as_object();
@@ -168,7 +171,8 @@ asio::awaitable<void> PipelineStandIn::handle(Delivery delivery) {
         json::object update{{"$push", std::move(push)}, {"$set", json::object{{"status", "complete"}}}};
         ++counters_.messages;
         std::string collection = "jobs";
-        const auto updated = co_await mongo_.update_one(std::move(collection), std::move(filter), std::move(update));
+        const auto updated =
+            co_await mongo_.update_one(std::move(collection), std::move(filter), std::move(update));
         if (updated.matched == 0) {
             ++counters_.stale;
         } else {

@@ -48,11 +48,13 @@ asio::awaitable<void> Scenario::session(Clock::time_point start) {
     } leave{active};
 
     // One exchange, recorded under `op`; nullopt when no answer came at all.
-    auto call = [this](const char* op, verb method, std::string target, std::string body, std::string content_type,
+    auto call = [this](const char* op, verb method, std::string target, std::string body,
+                       std::string content_type,
                        Clock::time_point since) -> asio::awaitable<std::optional<Response>> {
         const std::size_t sent = body.size();
         try {
-            Response r = co_await client.send(method, std::move(target), std::move(body), std::move(content_type));
+            Response r =
+                co_await client.send(method, std::move(target), std::move(body), std::move(content_type));
             recorder.answer(op, r.status, Clock::now() - since, sent);
             co_return r;
         } catch (const boost::system::system_error&) {
@@ -70,7 +72,8 @@ asio::awaitable<void> Scenario::session(Clock::time_point start) {
     const std::string none;  // the empty body and content type of every later request
     // Arguments are named first: GCC 12 mishandles temporaries built inside a co_await.
     std::string target = "/jobs/submit";
-    auto submitted = co_await call("submit", verb::post, std::move(target), std::move(body), std::move(content_type), start);
+    auto submitted = co_await call("submit", verb::post, std::move(target), std::move(body),
+                                   std::move(content_type), start);
     if (!submitted || submitted->status != 202) {
         recorder.session(submitted ? "rejected" : "failed");
         co_return;
@@ -99,7 +102,8 @@ asio::awaitable<void> Scenario::session(Clock::time_point start) {
             co_return;
         }
         const auto doc = object_of(status->body);
-        if (!doc || text(*doc, "_id") != job_id || integer(*doc, "expected_files") != static_cast<std::int64_t>(n)) {
+        if (!doc || text(*doc, "_id") != job_id ||
+            integer(*doc, "expected_files") != static_cast<std::int64_t>(n)) {
             recorder.mismatch("status: the job's document with _id and expected_files");
             recorder.session("failed");
             co_return;
@@ -132,9 +136,11 @@ asio::awaitable<void> Scenario::session(Clock::time_point start) {
     // Every CV is accounted for, once, and the analyses come best first.
     const auto job = object_of(results->body);
     const json::value* analyses = job ? job->if_contains("analyses") : nullptr;
-    bool good = job && analyses && analyses->is_array() && integer(*job, "total_cvs") == static_cast<std::int64_t>(n) &&
-                integer(*job, "total_successful_cvs") + integer(*job, "failed_cvs") == static_cast<std::int64_t>(n) &&
-                static_cast<std::int64_t>(analyses->as_array().size()) == integer(*job, "total_successful_cvs");
+    bool good =
+        job && analyses && analyses->is_array() &&
+        integer(*job, "total_cvs") == static_cast<std::int64_t>(n) &&
+        integer(*job, "total_successful_cvs") + integer(*job, "failed_cvs") == static_cast<std::int64_t>(n) &&
+        static_cast<std::int64_t>(analyses->as_array().size()) == integer(*job, "total_successful_cvs");
     if (good) {
         double previous = 1e9;
         for (const auto& a : analyses->as_array()) {

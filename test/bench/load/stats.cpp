@@ -39,7 +39,8 @@ Percentiles percentiles(std::vector<std::uint32_t>& samples) {
     p.p99 = rank(0.99);
     p.p999 = rank(0.999);
     p.max = samples.back() / 1000.0;
-    p.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(samples.size()) / 1000.0;
+    p.mean =
+        std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(samples.size()) / 1000.0;
     return p;
 }
 
@@ -91,8 +92,8 @@ std::string Recorder::table(double seconds) const {
         for (const auto& [status, count] : op.statuses)
             if (!is_success(status)) bad += count;
         total += p.count;
-        out += format("%-10s %8" PRIu64 " %9.1f %8" PRIu64 " %7" PRIu64 " %9s %9s %9s %9s %9s\n", name.c_str(),
-                      p.count, static_cast<double>(p.count) / seconds, bad, op.transport_errors,
+        out += format("%-10s %8" PRIu64 " %9.1f %8" PRIu64 " %7" PRIu64 " %9s %9s %9s %9s %9s\n",
+                      name.c_str(), p.count, static_cast<double>(p.count) / seconds, bad, op.transport_errors,
                       ms(p.p50).c_str(), ms(p.p90).c_str(), ms(p.p99).c_str(), ms(p.p999).c_str(),
                       ms(p.max).c_str());
     }
@@ -100,8 +101,7 @@ std::string Recorder::table(double seconds) const {
     for (const auto& name : order_) {
         const Op& op = ops_.at(name);
         std::string statuses;
-        for (const auto& [status, count] : op.statuses)
-            statuses += format(" %u×%" PRIu64, status, count);
+        for (const auto& [status, count] : op.statuses) statuses += format(" %u×%" PRIu64, status, count);
         out += "  " + name + " statuses:" + statuses + "\n";
     }
     auto copy = session_micros_;
@@ -110,7 +110,8 @@ std::string Recorder::table(double seconds) const {
         out += format("session (submit → results) p50 %s, p90 %s, p99 %s, max %s over %" PRIu64 " sessions\n",
                       ms(s.p50).c_str(), ms(s.p90).c_str(), ms(s.p99).c_str(), ms(s.max).c_str(), s.count);
     std::string outcomes;
-    for (const auto& [outcome, count] : sessions_) outcomes += format(" %s %" PRIu64 ",", outcome.c_str(), count);
+    for (const auto& [outcome, count] : sessions_)
+        outcomes += format(" %s %" PRIu64 ",", outcome.c_str(), count);
     if (!outcomes.empty()) outcomes.pop_back();
     out += "sessions:" + outcomes + "\n";
     for (const auto& [what, count] : mismatches_)
@@ -143,12 +144,13 @@ boost::json::object Recorder::json(double seconds) const {
     for (const auto& [what, count] : mismatches_) mismatches[what] = count;
     auto copy = session_micros_;
     const Percentiles s = percentiles(copy);
-    return {{"seconds", seconds},
-            {"operations", std::move(ops)},
-            {"sessions", std::move(sessions)},
-            {"mismatches", std::move(mismatches)},
-            {"session_ms", boost::json::object{{"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}, {"max", s.max}}},
-            {"failures", failures()}};
+    return {
+        {"seconds", seconds},
+        {"operations", std::move(ops)},
+        {"sessions", std::move(sessions)},
+        {"mismatches", std::move(mismatches)},
+        {"session_ms", boost::json::object{{"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}, {"max", s.max}}},
+        {"failures", failures()}};
 }
 
 }  // namespace cvgate::load

@@ -17,7 +17,8 @@ int main() {
     options.port = 0;
     cvgate::http::Server server{options, router};
     server.start();
-    std::printf("cvgate %s consumer listening on %u\n", cvgate::version, static_cast<unsigned>(server.port()));
+    std::printf("cvgate %s consumer listening on %u\n", cvgate::version,
+                static_cast<unsigned>(server.port()));
     server.shutdown(std::chrono::milliseconds{0});
     return server.port() != 0 ? 0 : 1;
 }

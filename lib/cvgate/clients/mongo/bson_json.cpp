@@ -377,8 +377,12 @@ json::value other_type_to_json(const bson_iter_t& iter, const Path& path) {
     if (bson_append_iter(&single, "v", 1, &iter)) text = bson_as_relaxed_extended_json(&single, &length);
     bson_destroy(&single);
     if (!text) fail(&path, "BSON value with no Extended JSON form");
+    // A code-with-scope holds a whole document: Boost.JSON's default limit of 32 levels would
+    // refuse scopes that to_bson() writes (libbson's JSON reader takes up to 100).
+    json::parse_options options;
+    options.max_depth = max_nesting_depth;
     boost::system::error_code ec;
-    json::value parsed = json::parse(std::string_view{text, length}, ec);
+    json::value parsed = json::parse(std::string_view{text, length}, ec, {}, options);
     bson_free(text);
     if (ec || !parsed.is_object() || !parsed.get_object().contains("v"))
         fail(&path, "BSON value with no Extended JSON form");

@@ -4,7 +4,8 @@
 # operation, sessions that completed and verified) and the CPU each process used (cvgate, the
 # harness with its stand-in pipeline, FerretDB, PostgreSQL, RabbitMQ) with cvgate's peak RSS;
 # then GET /healthz on cvgate next to nginx's `return 200`, the ceiling of this machine.
-# Never passes or fails.
+# Never passes or fails, unless STRICT=1 (ctest's bench.load_smoke): then it exits 1 when
+# the harness saw a failed request, an answer that did not add up or an unfinished session.
 #
 #   test/bench/load/run.sh [cvgate-binary]      (default: build/release/apps/cvgate/cvgate)
 #   RATES="5 10 20 40" DURATION=30s PIPELINE_DELAY=2s IO_THREADS=2 CEILING=1 \
@@ -38,6 +39,7 @@ processes=("cvgate:$bench_pid" "ferretdb:$(pid_of mongo)" "postgres:$(pid_of pos
 
 echo "cvgate $bin, IO_THREADS=$io_threads; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cvgate RSS after start: $(bench_vm VmRSS)"
+failed=0
 for rate in $rates; do
     echo
     declare -A before=()
@@ -52,7 +54,10 @@ for rate in $rates; do
     end=$(date +%s.%N)
     harness=$(($(children_ticks) - children_before))
     cat "$bench_work/load.out"
-    ((status == 0)) || echo "(cvgate_load exited $status: some requests failed or sessions did not complete)"
+    if ((status != 0)); then
+        echo "(cvgate_load exited $status: some requests failed or sessions did not complete)"
+        failed=1
+    fi
     seconds=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", b - a}')
     line="CPU, % of one core over $seconds s:"
     for p in "${processes[@]}"; do
@@ -67,4 +72,10 @@ if [[ ${CEILING:-1} == 1 ]]; then
     echo "the machine's ceiling for a tiny answer (wrk, /healthz, cvgate vs nginx):"
     DURATION=${CEILING_DURATION:-10s} ROUNDS=${CEILING_ROUNDS:-1} IO_THREADS=$io_threads \
         "$root/test/bench/wrk_healthz.sh" "$bin" 2>&1 | sed 's/^/  /'
+fi
+
+if [[ ${STRICT:-0} == 1 ]] && ((failed)); then
+    echo "--- cvgate's log ---"
+    tail -50 "$bench_work/cvgate.log"
+    exit 1
 fi

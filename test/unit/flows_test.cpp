@@ -5,6 +5,7 @@
 
 #include <cvgate/adapters/upload_volume.hpp>
 #include <cvgate/exec/blocking_pool.hpp>
+#include <cvgate/jobs/cv_file.hpp>
 #include <cvgate/jobs/error.hpp>
 #include <cvgate/jobs/flows.hpp>
 #include <cvgate/jobs/ids.hpp>
@@ -167,6 +168,25 @@ TEST_CASE("a file over MAX_FILE_SIZE is cut off and skipped, the others kept", "
     CHECK(out.cvs[0].original_filename == "small.pdf");
     CHECK(out.skipped.at(0).reason == "File exceeds the maximum size of 64 bytes");
     CHECK(rig.files_on_volume() == 1);
+}
+
+TEST_CASE("why a file is refused does not depend on how its bytes are cut into chunks", "[flows]") {
+    // Found by test/fuzz/filename_fuzz: a first chunk bigger than the limit was refused for its
+    // size, the same bytes fed one at a time for their content.
+    const auto reason = [](std::string_view name, std::uint64_t max_size, std::vector<std::string> chunks) {
+        jobs::CvFileCheck check{name, max_size};
+        for (const auto& chunk : chunks) check.feed(chunk);
+        CHECK_FALSE(check.finish());
+        return check.reason();
+    };
+    const std::string not_pdf = "File content is not a valid PDF document";
+    CHECK(reason("cv.pdf", 4, {"not a pdf"}) == not_pdf);
+    CHECK(reason("cv.pdf", 4, {"n", "o", "t", " ", "a"}) == not_pdf);
+    CHECK(reason("cv.docx", 1, {"\x02\xff"}) == "File content is not a valid DOCX document");
+    const std::string too_big = "File exceeds the maximum size of 4 bytes";
+    CHECK(reason("cv.pdf", 4, {"%PDF-1.7"}) == too_big);  // the bytes within the limit are fine
+    CHECK(reason("cv.pdf", 4, {"%P", "DF-1.7"}) == too_big);
+    CHECK(reason("cv.pdf", 4, {"%PDF", "X"}) == too_big);
 }
 
 TEST_CASE("every file rejected is a 400 with the details and leaves nothing", "[flows]") {

@@ -68,13 +68,13 @@ void CvFileCheck::reject(std::string reason) {
 
 bool CvFileCheck::feed(std::string_view chunk) {
     if (rejected_) return false;
+    // The bytes within the limit are checked before the size, so that the first bad byte
+    // gives the reason however the file is cut into chunks (size_ <= max_size_ until rejected).
+    const bool too_big = chunk.size() > max_size_ - size_;
+    const std::string_view within = too_big ? chunk.substr(0, max_size_ - size_) : chunk;
     size_ += chunk.size();
-    if (size_ > max_size_) {
-        reject("File exceeds the maximum size of " + human_size(max_size_));
-        return false;
-    }
     if (head_.size() < 5) {
-        head_.append(chunk.substr(0, 5 - head_.size()));
+        head_.append(within.substr(0, 5 - head_.size()));
         const std::string_view magic = type_ == CvType::pdf ? pdf_magic : zip_magic;
         const std::size_t n = std::min(head_.size(), magic.size());
         if (std::string_view{head_}.substr(0, n) != magic.substr(0, n)) {
@@ -82,6 +82,10 @@ bool CvFileCheck::feed(std::string_view chunk) {
                    " document");
             return false;
         }
+    }
+    if (too_big) {
+        reject("File exceeds the maximum size of " + human_size(max_size_));
+        return false;
     }
     if (type_ == CvType::docx && !saw_document_xml_) {
         // ZIP keeps entry names uncompressed in local headers and the central directory;

@@ -475,6 +475,45 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a PostgreSQL outage makes sync and results 503 and keeps the hot document; submit and status go on; "
+    "the sync after it comes back stores the job") {
+    Gateway gw;
+    const std::string id = accepted(gw.post_form("/jobs/submit", form_with_pdfs(2)));
+    const std::string p = prefix_of(id);
+    gw.push_result(id, analysis(p + "_000", "Ada", 80, "a.pdf"));
+    gw.push_result(id, analysis(p + "_001", "Bob", 60, "b.pdf"));
+    gw.set_status(id, "complete");
+    {
+        Outage postgres{"postgres"};
+
+        const auto sync = gw.post(sync_path(id));
+        CHECK(sync.status == 503);
+        CHECK_FALSE(sync.header("Retry-After").empty());
+        CHECK_THAT(str(sync.object().at("detail")),
+                   !Catch::Contains("postgresql://") && !Catch::Contains("127.0.0.1"));
+        CHECK(gw.hot(id));  // nothing synced, nothing cleaned
+
+        CHECK(gw.get("/jobs/" + id + "/results").status == 503);
+        const auto ready = gw.get("/readyz");
+        CHECK(ready.status == 503);
+        CHECK(ready.object().at("checks").as_object().at("postgresql").as_object().at("status") != "ok");
+
+        // The hot path does not touch cold storage.
+        CHECK(gw.get("/jobs/" + id + "/status").status == 200);
+        const std::string during = accepted(gw.post_form("/jobs/submit", form_with_pdfs(1)));
+        CHECK(gw.hot(during));
+
+        postgres.end();
+    }
+    gw.wait_ready(60s);
+    const auto synced = gw.post(sync_path(id));
+    REQUIRE(synced.status == 200);
+    CHECK(synced.object().at("synced_cvs") == 2);
+    CHECK_FALSE(gw.hot(id));
+    CHECK(pg_count("SELECT count(*) FROM cv_analyses WHERE job_id = $1", pg::Params{id}) == 2);
+}
+
+TEST_CASE(
     "an unroutable publish (the queue was deleted) is 503 and leaves no file and no document, and the next "
     "submit declares the queue again and succeeds") {
     Gateway gw;

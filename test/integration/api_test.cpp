@@ -514,6 +514,35 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "the upload volume gone makes submit 503 with no document and no message, readiness names the volume, "
+    "and submits succeed once it is back") {
+    Gateway gw;
+    const std::string away = gw.volume() + ".away";
+    std::filesystem::rename(gw.volume(), away);
+    {
+        const auto a = gw.post_form("/jobs/submit", form_with_pdfs(2));
+        CHECK(a.status == 503);
+        CHECK_FALSE(a.header("Retry-After").empty());
+        CHECK_THAT(str(a.object().at("detail")), !Catch::Contains(gw.volume()));
+        CHECK(gw.hot_count() == 0);
+        CHECK(gw.take_messages().empty());
+        CHECK_FALSE(std::filesystem::exists(gw.volume()));  // nothing re-created it behind our back
+
+        const auto ready = gw.get("/readyz");
+        CHECK(ready.status == 503);
+        const auto& checks = ready.object().at("checks").as_object();
+        CHECK(checks.at("volume").as_object().at("status") != "ok");
+        CHECK(checks.at("mongodb").as_object().at("status") == "ok");
+    }
+    std::filesystem::rename(away, gw.volume());
+    CHECK(gw.volume_is_empty());
+    gw.wait_ready(10s);
+    const std::string id = accepted(gw.post_form("/jobs/submit", form_with_pdfs(1)));
+    CHECK(gw.hot(id));
+    CHECK(gw.take_messages().size() == 1);
+}
+
+TEST_CASE(
     "an unroutable publish (the queue was deleted) is 503 and leaves no file and no document, and the next "
     "submit declares the queue again and succeeds") {
     Gateway gw;

@@ -69,7 +69,8 @@ struct Rig {
                           std::optional<std::string> use_delay = std::nullopt) {
         return with_form(
             std::move(files), std::move(jd_text),
-            [this](jobs::Intake& in) { return jobs::submit(ports(), limits, in, "corr-1"); }, std::move(use_delay));
+            [this](jobs::Intake& in) { return jobs::submit(ports(), limits, in, "corr-1"); },
+            std::move(use_delay));
     }
 
     jobs::Accepted add(const std::string& job_id, std::vector<File> files) {
@@ -88,7 +89,9 @@ struct Rig {
             if (e.is_regular_file()) ++n;
         return n;
     }
-    bool nothing_left() const { return files_on_volume() == 0 && hot.docs.empty() && queue.published.empty(); }
+    bool nothing_left() const {
+        return files_on_volume() == 0 && hot.docs.empty() && queue.published.empty();
+    }
 };
 
 template <typename F>
@@ -138,7 +141,9 @@ TEST_CASE("a hot storage failure leaves no file and no message", "[flows][rollba
 TEST_CASE("a queue failure leaves no file, no document and no message", "[flows][rollback]") {
     Rig rig;
     rig.queue.failures.fail_next("publish");
-    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    CHECK(error_kind_of([&] {
+              rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
+          }) == jobs::ErrorKind::unavailable);
     CHECK(rig.nothing_left());
 }
 
@@ -212,11 +217,18 @@ TEST_CASE("no files at all is a 400", "[flows]") {
 
 TEST_CASE("jd_text and use_delay are validated (422) and nothing is left behind", "[flows]") {
     Rig rig;
-    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, std::nullopt); }) == jobs::ErrorKind::invalid_form);
-    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, "   short   "); }) == jobs::ErrorKind::invalid_form);
-    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, std::string(10001, 'x')); }) ==
-          jobs::ErrorKind::invalid_form);
-    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, jd + "\xff\xfe"); }) == jobs::ErrorKind::invalid_form);
+    CHECK(error_kind_of([&] {
+              rig.submit({{"a.pdf", pdf}}, std::nullopt);
+          }) == jobs::ErrorKind::invalid_form);
+    CHECK(error_kind_of([&] {
+              rig.submit({{"a.pdf", pdf}}, "   short   ");
+          }) == jobs::ErrorKind::invalid_form);
+    CHECK(error_kind_of([&] {
+              rig.submit({{"a.pdf", pdf}}, std::string(10001, 'x'));
+          }) == jobs::ErrorKind::invalid_form);
+    CHECK(error_kind_of([&] {
+              rig.submit({{"a.pdf", pdf}}, jd + "\xff\xfe");
+          }) == jobs::ErrorKind::invalid_form);
     CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}, jd, "maybe"); }) == jobs::ErrorKind::invalid_form);
     CHECK(rig.nothing_left());
     // 50 characters of multi-byte UTF-8 are 50 characters, not 150 bytes.
@@ -243,7 +255,9 @@ TEST_CASE("add-cvs continues the cv ids and reopens the hot document", "[flows]"
 
 TEST_CASE("add-cvs on an unknown job is 404 and keeps nothing", "[flows]") {
     Rig rig;
-    CHECK(error_kind_of([&] { rig.add(jobs::new_job_id(), {{"a.pdf", pdf}}); }) == jobs::ErrorKind::not_found);
+    CHECK(error_kind_of([&] {
+              rig.add(jobs::new_job_id(), {{"a.pdf", pdf}});
+          }) == jobs::ErrorKind::not_found);
     CHECK(rig.files_on_volume() == 0);
 }
 
@@ -252,7 +266,8 @@ TEST_CASE("add-cvs after a sync re-creates the hot document from cold storage", 
     auto first = rig.submit({{"a.pdf", pdf}});
     auto& doc = rig.hot.docs[first.job_id];
     doc["status"] = "complete";
-    doc["results"].as_array().push_back(boost::json::object{{"cv_id", first.cvs[0].cv_id}, {"candidate_name", "A"}});
+    doc["results"].as_array().push_back(
+        boost::json::object{{"cv_id", first.cvs[0].cv_id}, {"candidate_name", "A"}});
     run(jobs::sync_job(rig.ports(), first.job_id));
     REQUIRE(rig.hot.docs.empty());
     auto more = rig.add(first.job_id, {{"b.pdf", pdf}});
@@ -269,8 +284,9 @@ TEST_CASE("add-cvs rollback on a queue failure restores the document and removes
     rig.hot.docs[first.job_id]["status"] = "complete";
     const auto before = rig.hot.docs[first.job_id];
     rig.queue.failures.fail_next("publish");
-    CHECK(error_kind_of([&] { rig.add(first.job_id, {{"b.pdf", pdf}, {"c.pdf", pdf}}); }) ==
-          jobs::ErrorKind::unavailable);
+    CHECK(error_kind_of([&] {
+              rig.add(first.job_id, {{"b.pdf", pdf}, {"c.pdf", pdf}});
+          }) == jobs::ErrorKind::unavailable);
     CHECK(rig.hot.docs.at(first.job_id) == before);
     CHECK(rig.files_on_volume() == 1);
     CHECK(rig.queue.published.size() == 1);
@@ -299,7 +315,8 @@ TEST_CASE("add-cvs hot storage failure removes the new files only", "[flows][rol
 TEST_CASE("sync refuses a job that is not complete with 409 and its progress", "[flows][sync]") {
     Rig rig;
     auto job = rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
-    rig.hot.docs[job.job_id]["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}});
+    rig.hot.docs[job.job_id]["results"].as_array().push_back(
+        boost::json::object{{"cv_id", job.cvs[0].cv_id}});
     try {
         run(jobs::sync_job(rig.ports(), job.job_id));
         FAIL("synced");
@@ -316,7 +333,8 @@ TEST_CASE("sync moves a complete job to cold storage, cleans hot storage, and a 
     Rig rig;
     auto job = rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
     auto& doc = rig.hot.docs[job.job_id];
-    doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}, {"match_score", 80}});
+    doc["results"].as_array().push_back(
+        boost::json::object{{"cv_id", job.cvs[0].cv_id}, {"match_score", 80}});
     doc["errors"].as_array().push_back(
         boost::json::object{{"cv_id", job.cvs[1].cv_id}, {"filename", "b.pdf"}, {"error", "parse failed"}});
     doc["status"] = "complete";
@@ -349,7 +367,8 @@ TEST_CASE("sync keeps a hot document that changed after it was read", "[flows][s
         jobs::Task<std::optional<boost::json::object>> results(std::string_view id) override {
             return inner.results(id);
         }
-        jobs::Task<std::optional<std::string>> remove_candidate(std::string_view j, std::string_view c) override {
+        jobs::Task<std::optional<std::string>> remove_candidate(std::string_view j,
+                                                                std::string_view c) override {
             return inner.remove_candidate(j, c);
         }
         jobs::Task<void> ping() override { return inner.ping(); }
@@ -371,7 +390,8 @@ TEST_CASE("sync whose document a concurrent sync removed first says nothing was 
         test::MemoryColdStore& inner;
         test::MemoryHotStore& hot;
         std::string id;
-        Racing(test::MemoryColdStore& i, test::MemoryHotStore& h, std::string j) : inner{i}, hot{h}, id{std::move(j)} {}
+        Racing(test::MemoryColdStore& i, test::MemoryHotStore& h, std::string j)
+            : inner{i}, hot{h}, id{std::move(j)} {}
         jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view j) override { return inner.find(j); }
         jobs::Task<std::size_t> sync(const jobs::SyncBatch& b) override {
             hot.docs.erase(id);
@@ -380,7 +400,8 @@ TEST_CASE("sync whose document a concurrent sync removed first says nothing was 
         jobs::Task<std::optional<boost::json::object>> results(std::string_view j) override {
             return inner.results(j);
         }
-        jobs::Task<std::optional<std::string>> remove_candidate(std::string_view j, std::string_view c) override {
+        jobs::Task<std::optional<std::string>> remove_candidate(std::string_view j,
+                                                                std::string_view c) override {
             return inner.remove_candidate(j, c);
         }
         jobs::Task<void> ping() override { return inner.ping(); }
@@ -439,7 +460,8 @@ TEST_CASE("erasing a candidate removes it from hot storage, cold storage and the
     Rig rig;
     auto job = rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
     auto& doc = rig.hot.docs[job.job_id];
-    doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}, {"candidate_name", "Ada"}});
+    doc["results"].as_array().push_back(
+        boost::json::object{{"cv_id", job.cvs[0].cv_id}, {"candidate_name", "Ada"}});
     auto erased = run(jobs::erase_candidate(rig.ports(), job.job_id, job.cvs[0].cv_id));
     CHECK(erased.candidate_name == "Ada");
     CHECK(rig.hot.docs[job.job_id].at("results").as_array().empty());

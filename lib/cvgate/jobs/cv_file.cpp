@@ -55,9 +55,13 @@ std::string_view extension_of(CvType type) noexcept { return type == CvType::pdf
 
 CvFileCheck::CvFileCheck(std::string_view filename, std::uint64_t max_size) : max_size_{max_size} {
     const std::string ext = lower_extension(filename);
-    if (ext == ".pdf") type_ = CvType::pdf;
-    else if (ext == ".docx") type_ = CvType::docx;
-    else reject("Invalid file type '" + (ext.empty() ? std::string{"(none)"} : ext) + "'. Allowed: .pdf, .docx");
+    if (ext == ".pdf")
+        type_ = CvType::pdf;
+    else if (ext == ".docx")
+        type_ = CvType::docx;
+    else
+        reject("Invalid file type '" + (ext.empty() ? std::string{"(none)"} : ext) +
+               "'. Allowed: .pdf, .docx");
 }
 
 void CvFileCheck::reject(std::string reason) {
@@ -108,7 +112,8 @@ bool CvFileCheck::feed(std::string_view chunk) {
 
 std::optional<CvType> CvFileCheck::finish() {
     if (!rejected_) {
-        if (size_ == 0) reject("File is empty");
+        if (size_ == 0)
+            reject("File is empty");
         else if (head_.size() < (type_ == CvType::pdf ? pdf_magic.size() : zip_magic.size()))
             reject(std::string{"File content is not a valid "} + (type_ == CvType::pdf ? "PDF" : "DOCX") +
                    " document");

@@ -354,27 +354,11 @@ TEST_CASE("sync keeps a hot document that changed after it was read", "[flows][s
     auto& doc = rig.hot.docs[job.job_id];
     doc["status"] = "complete";
     doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}});
-    // The cold store's sync is where the worker "appends": emulate it by failing the version check.
-    struct Appending final : jobs::ColdStore {
-        test::MemoryColdStore& inner;
-        boost::json::object& doc;
-        Appending(test::MemoryColdStore& i, boost::json::object& d) : inner{i}, doc{d} {}
-        jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view id) override { return inner.find(id); }
-        jobs::Task<std::size_t> sync(const jobs::SyncBatch& b) override {
-            doc["results"].as_array().push_back(boost::json::object{{"cv_id", "late_001"}});
-            return inner.sync(b);
-        }
-        jobs::Task<std::optional<boost::json::object>> results(std::string_view id) override {
-            return inner.results(id);
-        }
-        jobs::Task<std::optional<std::string>> remove_candidate(std::string_view j,
-                                                                std::string_view c) override {
-            return inner.remove_candidate(j, c);
-        }
-        jobs::Task<void> ping() override { return inner.ping(); }
-    } appending{rig.cold, doc};
-    jobs::Ports ports{rig.hot, appending, rig.queue, rig.volume, rig.observer};
-    auto synced = run(jobs::sync_job(ports, job.job_id));
+    // The results worker appends while the sync is in cold storage: the version check fails.
+    rig.cold.during_sync = [&doc] {
+        doc["results"].as_array().push_back(boost::json::object{{"cv_id", "late_001"}});
+    };
+    auto synced = run(jobs::sync_job(rig.ports(), job.job_id));
     CHECK(synced.hot_kept);
     CHECK(rig.hot.docs.size() == 1);
 }
@@ -386,28 +370,8 @@ TEST_CASE("sync whose document a concurrent sync removed first says nothing was 
     doc["status"] = "complete";
     doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}});
     // The other sync commits and deletes the hot document while this one is in PostgreSQL.
-    struct Racing final : jobs::ColdStore {
-        test::MemoryColdStore& inner;
-        test::MemoryHotStore& hot;
-        std::string id;
-        Racing(test::MemoryColdStore& i, test::MemoryHotStore& h, std::string j)
-            : inner{i}, hot{h}, id{std::move(j)} {}
-        jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view j) override { return inner.find(j); }
-        jobs::Task<std::size_t> sync(const jobs::SyncBatch& b) override {
-            hot.docs.erase(id);
-            return inner.sync(b);
-        }
-        jobs::Task<std::optional<boost::json::object>> results(std::string_view j) override {
-            return inner.results(j);
-        }
-        jobs::Task<std::optional<std::string>> remove_candidate(std::string_view j,
-                                                                std::string_view c) override {
-            return inner.remove_candidate(j, c);
-        }
-        jobs::Task<void> ping() override { return inner.ping(); }
-    } racing{rig.cold, rig.hot, job.job_id};
-    jobs::Ports ports{rig.hot, racing, rig.queue, rig.volume, rig.observer};
-    auto synced = run(jobs::sync_job(ports, job.job_id));
+    rig.cold.during_sync = [&rig, id = job.job_id] { rig.hot.docs.erase(id); };
+    auto synced = run(jobs::sync_job(rig.ports(), job.job_id));
     CHECK_FALSE(synced.hot_kept);
     CHECK_FALSE(synced.cleanup_failed);
     CHECK(rig.hot.docs.empty());

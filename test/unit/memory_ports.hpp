@@ -11,6 +11,7 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -121,6 +122,9 @@ public:
     std::map<std::string, jobs::ColdJob> jobs;
     std::map<std::string, std::map<std::string, Row>> cvs;  // job -> cv_id -> row
     FailureSwitch failures;
+    // Runs inside sync, before anything is stored: what happens elsewhere meanwhile (the
+    // results worker appending, a concurrent sync cleaning up).
+    std::function<void()> during_sync;
 
     jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view job_id) override {
         failures.check("find", "postgres");
@@ -130,6 +134,7 @@ public:
     }
     jobs::Task<std::size_t> sync(const jobs::SyncBatch& b) override {
         failures.check("sync", "postgres");
+        if (during_sync) during_sync();
         auto& job = jobs[b.job_id];
         job.id = b.job_id;
         job.correlation_id = b.correlation_id;

@@ -71,7 +71,7 @@ void HttpClient::release(std::unique_ptr<Stream> stream) {
 asio::awaitable<Response> HttpClient::exchange(Stream& stream, http::verb verb, const std::string& target,
                                                const std::string& body, const std::string& content_type,
                                                bool& keep_alive) {
-    http::request<http::string_body> req{verb, target, 11};
+    http::request<http::string_body> req{verb, options_.base_path + target, 11};
     req.set(http::field::host, options_.host);
     req.set(http::field::user_agent, "cvgate-load");
     if (!options_.api_key.empty()) req.set("X-API-Key", options_.api_key);

@@ -25,7 +25,8 @@ struct Response {
 };
 
 struct ClientOptions {
-    std::string host;  // Host header
+    std::string host;       // Host header
+    std::string base_path;  // prefixed to every target: "" or e.g. "/api" behind an ingress
     boost::asio::ip::tcp::endpoint endpoint;
     std::size_t max_connections = 64;
     std::chrono::milliseconds timeout{60000};  // a whole exchange, connect included

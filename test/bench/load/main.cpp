@@ -48,7 +48,7 @@ Drives a running cvgate with simulated recruiter sessions: submit a job with CVs
 status until complete, sync it, read its results. Prints requests/s and latency
 percentiles per operation. Exit status: 0 all good, 1 some request failed, 2 bad usage.
 
-  --url URL               cvgate's base URL                     [http://127.0.0.1:8080]
+  --url URL               cvgate's base URL (a path prefix too)  [http://127.0.0.1:8080]
   --api-key KEY           sent as X-API-Key                     [$CVGATE_API_KEY]
   --rate R                sessions started per second           [5]
   --duration D            how long sessions keep arriving       [30s]
@@ -65,7 +65,8 @@ percentiles per operation. Exit status: 0 all good, 1 some request failed, 2 bad
   --json                  print the report as one JSON object
 
   --pipeline              run a stand-in pipeline in the harness: consume the job messages,
-                          write results to MongoDB after --pipeline-delay. Its servers:
+                          write results to MongoDB after --pipeline-delay. Only where no real
+                          pipeline consumes the queue (they would share the messages). Its servers:
   --amqp-url URL          [$RABBITMQ_URL]
   --mongo-url URL         [$MONGO_URL]
   --mongo-db NAME         [$MONGO_DB_NAME or kandidate_db]
@@ -254,6 +255,9 @@ int main(int argc, char** argv) {
         asio::ip::tcp::resolver resolver{io};
         client_options.endpoint = *resolver.resolve(std::string{url->host()}, port).begin();
         client_options.host = std::string{url->host()} + ":" + port;
+        client_options.base_path = std::string{url->path()};
+        while (!client_options.base_path.empty() && client_options.base_path.back() == '/')
+            client_options.base_path.pop_back();
     } catch (const std::exception& e) {
         std::cerr << "cvgate_load: " << o.url << ": " << e.what() << "\n";
         return 2;

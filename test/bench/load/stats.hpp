@@ -39,7 +39,7 @@ public:
     std::uint64_t sessions(const std::string& outcome) const;
     std::uint64_t failures() const;  // transport errors, unexpected statuses, mismatches
 
-    // The report: a table on `out` for people, or one JSON object.
+    // The report over `seconds` of run: a table for people, or one JSON object.
     std::string table(double seconds) const;
     boost::json::object json(double seconds) const;
 

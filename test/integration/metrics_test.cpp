@@ -409,6 +409,22 @@ std::string dependency_errors(std::string_view dependency, std::string_view oper
                   {{"dependency", std::string{dependency}}, {"operation", std::string{operation}}});
 }
 
+// Between the two scrapes: one submit answered 503 and rolled back at `stage`, because
+// `dependency`'s `operation` failed, and no rollback step failed.
+void check_one_rollback(const Exposition& before, const Exposition& after, const std::string& stage,
+                        std::string_view dependency, std::string_view operation) {
+    CHECK(moved(before, after, "cvgate_http_requests_total", not_metrics) ==
+          changes({{request("/jobs/submit", "POST", "503"), 1}}));
+    CHECK(
+        moved(before, after, "cvgate_submissions_total") ==
+        changes({{series("cvgate_submissions_total", {{"flow", "submit"}, {"outcome", "rolled_back"}}), 1}}));
+    CHECK(moved(before, after, "cvgate_rollbacks_total") ==
+          changes({{series("cvgate_rollbacks_total", {{"flow", "submit"}, {"stage", stage}}), 1}}));
+    CHECK(moved(before, after, "cvgate_rollback_failures_total").empty());
+    CHECK(moved(before, after, "cvgate_dependency_errors_total") ==
+          changes({{dependency_errors(dependency, operation), 1}}));
+}
+
 Multipart form_with_pdfs(int count, std::string_view label) {
     Multipart form;
     form.field("jd_text", job_description()).field("use_delay", "false");
@@ -775,16 +791,7 @@ TEST_CASE(
     REQUIRE(a.status == 503);
     const Exposition after = settled(gw);
 
-    CHECK(moved(before, after, "cvgate_http_requests_total", not_metrics) ==
-          changes({{request("/jobs/submit", "POST", "503"), 1}}));
-    CHECK(
-        moved(before, after, "cvgate_submissions_total") ==
-        changes({{series("cvgate_submissions_total", {{"flow", "submit"}, {"outcome", "rolled_back"}}), 1}}));
-    CHECK(moved(before, after, "cvgate_rollbacks_total") ==
-          changes({{series("cvgate_rollbacks_total", {{"flow", "submit"}, {"stage", "queue"}}), 1}}));
-    CHECK(moved(before, after, "cvgate_rollback_failures_total").empty());
-    CHECK(moved(before, after, "cvgate_dependency_errors_total") ==
-          changes({{dependency_errors("rabbitmq", "publish"), 1}}));
+    check_one_rollback(before, after, "queue", "rabbitmq", "publish");
     // The flow, then its rollback: the document deleted, the job's directory removed.
     CHECK(moved(before, after, "cvgate_dependency_call_duration_seconds_count") ==
           changes({{dependency_calls("volume", "stage"), 2},
@@ -810,16 +817,7 @@ TEST_CASE(
         after = settled(gw);
         mongo.end();
     }
-    CHECK(moved(before, after, "cvgate_http_requests_total", not_metrics) ==
-          changes({{request("/jobs/submit", "POST", "503"), 1}}));
-    CHECK(
-        moved(before, after, "cvgate_submissions_total") ==
-        changes({{series("cvgate_submissions_total", {{"flow", "submit"}, {"outcome", "rolled_back"}}), 1}}));
-    CHECK(moved(before, after, "cvgate_rollbacks_total") ==
-          changes({{series("cvgate_rollbacks_total", {{"flow", "submit"}, {"stage", "hot_storage"}}), 1}}));
-    CHECK(moved(before, after, "cvgate_rollback_failures_total").empty());
-    CHECK(moved(before, after, "cvgate_dependency_errors_total") ==
-          changes({{dependency_errors("mongodb", "insert"), 1}}));
+    check_one_rollback(before, after, "hot_storage", "mongodb", "insert");
     CHECK(moved(before, after, "cvgate_dependency_call_duration_seconds_count") ==
           changes({{dependency_calls("volume", "stage"), 2},
                    {dependency_calls("volume", "place"), 1},

@@ -1,6 +1,7 @@
 // The RabbitMQ publisher against a real broker: what arrives, how it is declared, how it
 // fails, and how it comes back after the broker does.
 
+#include "integration/queue_inspector.hpp"
 #include "integration/stack_support.hpp"
 
 #include <cvgate/clients/amqp/impl/confirm_tracker.hpp>
@@ -77,80 +78,6 @@ std::string rabbitmqctl(const std::string& args) {
     return test::shell("rabbitmqctl " + (node.empty() ? std::string{} : "-n '" + node + "' ") + "-s " + args +
                        " 2>&1");
 }
-
-struct Received {
-    std::string body;
-    std::string content_type;
-    std::string correlation_id;
-    std::string message_id;
-    int delivery_mode = 0;
-};
-
-// The test's own connection to the broker (not the publisher's), to see what arrived.
-class Inspector {
-public:
-    Inspector() : connection_{amqp::impl::parse_endpoint(test::stack_env().rabbitmq_url), settings()} {
-        if (!amqp_channel_open(connection_.get(), 1))
-            throw std::runtime_error{"inspector: channel.open failed"};
-    }
-
-    // basic.get with auto-ack: the next message, or nothing when the queue is empty.
-    std::optional<Received> get(const std::string& queue) {
-        auto* state = connection_.get();
-        amqp_rpc_reply_t reply = amqp_basic_get(state, 1, amqp_cstring_bytes(queue.c_str()), 1);
-        if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
-            throw std::runtime_error{"inspector: basic.get failed: " + amqp::impl::describe_reply(reply)};
-        }
-        if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
-        amqp_message_t message;
-        reply = amqp_read_message(state, 1, &message, 0);
-        if (reply.reply_type != AMQP_RESPONSE_NORMAL)
-            throw std::runtime_error{"inspector: cannot read the message"};
-        Received r;
-        const auto& p = message.properties;
-        r.body = amqp::impl::to_string(message.body);
-        if (p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) r.content_type = amqp::impl::to_string(p.content_type);
-        if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG)
-            r.correlation_id = amqp::impl::to_string(p.correlation_id);
-        if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) r.message_id = amqp::impl::to_string(p.message_id);
-        if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) r.delivery_mode = p.delivery_mode;
-        amqp_destroy_message(&message);
-        amqp_maybe_release_buffers(state);
-        return r;
-    }
-
-    std::vector<Received> drain(const std::string& queue) {
-        std::vector<Received> all;
-        while (auto r = get(queue)) all.push_back(std::move(*r));
-        return all;
-    }
-
-    // A durable queue with an argument the publisher does not ask for.
-    void declare_with_max_length(const std::string& queue) {
-        amqp_table_entry_t entry;
-        entry.key = amqp_cstring_bytes("x-max-length");
-        entry.value.kind = AMQP_FIELD_KIND_I32;
-        entry.value.value.i32 = 10;
-        amqp_table_t arguments{1, &entry};
-        if (!amqp_queue_declare(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0,
-                                arguments)) {
-            throw std::runtime_error{"inspector: queue.declare failed"};
-        }
-    }
-
-    void delete_queue(const std::string& queue) {
-        amqp_queue_delete(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 0);
-    }
-
-private:
-    static amqp::impl::ConnectionSettings settings() {
-        amqp::impl::ConnectionSettings s;
-        s.name = "cvgate-it-inspector";
-        s.heartbeat = 0s;
-        return s;
-    }
-    amqp::impl::Connection connection_;
-};
 
 amqp::PublisherOptions quick_options(std::string name = "cvgate-it") {
     amqp::PublisherOptions o;
@@ -255,7 +182,7 @@ TEST_CASE("a published message arrives with every property") {
     m.message_id = "6f1c2f7e-2b1c-4c55-9a43-3f0e8f1f0e11";
     run(publisher.publish(m));
 
-    Inspector inspector;
+    test::QueueInspector inspector;
     auto got = inspector.get(queue);
     REQUIRE(got);
     CHECK(got->body == m.body);
@@ -282,7 +209,7 @@ TEST_CASE("the queue is declared durable with no arguments") {
     }
     REQUIRE(found);
     CHECK(*found == queue + "\ttrue\t[]\tfalse\tfalse");
-    Inspector{}.delete_queue(queue);
+    test::QueueInspector{}.delete_queue(queue);
 }
 
 TEST_CASE(
@@ -290,7 +217,7 @@ TEST_CASE(
     "working") {
     cvgate::exec::BlockingPool pool{2};
     amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
-    Inspector inspector;
+    test::QueueInspector inspector;
     const auto odd = unique_name("odd");
     inspector.declare_with_max_length(odd);
 
@@ -317,7 +244,7 @@ TEST_CASE("publishing to an unroutable routing key with mandatory fails with rej
     const auto queue = unique_name("routable");
     run(publisher.declare_queue(queue));
     run(publisher.publish(job_message(queue, "found")));
-    Inspector inspector;
+    test::QueueInspector inspector;
     CHECK(inspector.drain(queue).size() == 1);
     inspector.delete_queue(queue);
 }
@@ -337,7 +264,7 @@ TEST_CASE(
     auto kept = job_message(queue, "big");
     kept.body = big + "end";
     run(publisher.publish(kept));
-    Inspector inspector;
+    test::QueueInspector inspector;
     auto got = inspector.get(queue);
     REQUIRE(got);
     CHECK(got->body == kept.body);
@@ -356,7 +283,7 @@ TEST_CASE("publishing to a missing exchange fails with rejected, and the publish
     const auto queue = unique_name("after_missing_exchange");
     run(publisher.declare_queue(queue));
     run(publisher.publish(job_message(queue, "ok")));
-    Inspector inspector;
+    test::QueueInspector inspector;
     CHECK(inspector.drain(queue).size() == 1);
     inspector.delete_queue(queue);
 }
@@ -390,7 +317,7 @@ TEST_CASE(
     CHECK(errors.empty());
     CHECK(confirmed == 100);
 
-    Inspector inspector;
+    test::QueueInspector inspector;
     std::multiset<std::string> bodies;
     for (auto& r : inspector.drain(queue)) bodies.insert(r.body);
     CHECK(bodies.size() == 100);
@@ -417,7 +344,7 @@ TEST_CASE("the connection is reused (one connection for many publishes)") {
         if (line.find("\"" + name + "\"") != std::string::npos) ++connections;
     }
     CHECK(connections == 1);
-    Inspector inspector;
+    test::QueueInspector inspector;
     CHECK(inspector.drain(queue).size() == 60);
     inspector.delete_queue(queue);
 }
@@ -488,7 +415,7 @@ TEST_CASE(
     run(publisher.publish(job_message(queue, "after")));
     run(publisher.ping());
 
-    Inspector inspector;
+    test::QueueInspector inspector;
     std::set<std::string> bodies;
     for (auto& r : inspector.drain(queue)) bodies.insert(r.body);
     CHECK(bodies == std::set<std::string>{"before", "after"});  // durable queue, persistent messages
@@ -527,7 +454,7 @@ TEST_CASE("a publish the broker does not confirm in time fails with timeout, and
             if (Clock::now() > deadline) FAIL("no successful publish after the alarm: " << e.what());
         }
     }
-    Inspector inspector;
+    test::QueueInspector inspector;
     std::set<std::string> bodies;
     for (auto& r : inspector.drain(queue)) bodies.insert(r.body);
     CHECK(bodies.count("released") == 1);

@@ -2,8 +2,6 @@
 
 #include "integration/stack_support.hpp"
 
-#include <cvgate/clients/amqp/impl/connection.hpp>
-#include <cvgate/clients/amqp/impl/endpoint.hpp>
 #include <cvgate/clients/postgres/connection.hpp>
 #include <cvgate/clients/postgres/transaction.hpp>
 
@@ -11,7 +9,6 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
-#include <amqp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,7 +23,6 @@ namespace cvgate::test {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-namespace amqp = clients::amqp;
 namespace pg = clients::postgres;
 using namespace std::chrono_literals;
 
@@ -191,63 +187,6 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 
 namespace {
 
-// The test's own AMQP connection (never cvgate's), to declare, read and delete its queue.
-class QueueInspector {
-public:
-    QueueInspector() : connection_{amqp::impl::parse_endpoint(stack_env().rabbitmq_url), settings()} {
-        if (!amqp_channel_open(connection_.get(), 1))
-            throw std::runtime_error{"inspector: channel.open failed"};
-    }
-
-    // Durable, no arguments: exactly as the pipeline (and cvgate) declare it.
-    void declare(const std::string& queue) {
-        if (!amqp_queue_declare(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0,
-                                amqp_empty_table))
-            throw std::runtime_error{"inspector: queue.declare failed"};
-    }
-
-    void remove(const std::string& queue) {
-        amqp_queue_delete(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 0);
-    }
-
-    std::optional<QueuedMessage> get(const std::string& queue) {
-        auto* state = connection_.get();
-        amqp_rpc_reply_t reply = amqp_basic_get(state, 1, amqp_cstring_bytes(queue.c_str()), 1);
-        if (reply.reply_type != AMQP_RESPONSE_NORMAL)
-            throw std::runtime_error{"inspector: basic.get failed: " + amqp::impl::describe_reply(reply)};
-        if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
-        amqp_message_t message;
-        reply = amqp_read_message(state, 1, &message, 0);
-        if (reply.reply_type != AMQP_RESPONSE_NORMAL)
-            throw std::runtime_error{"inspector: cannot read the message"};
-        QueuedMessage m;
-        const auto& p = message.properties;
-        m.body = amqp::impl::to_string(message.body);
-        if (p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) m.content_type = amqp::impl::to_string(p.content_type);
-        if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG)
-            m.correlation_id = amqp::impl::to_string(p.correlation_id);
-        if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) m.message_id = amqp::impl::to_string(p.message_id);
-        if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) m.delivery_mode = p.delivery_mode;
-        amqp_destroy_message(&message);
-        amqp_maybe_release_buffers(state);
-        boost::system::error_code ec;
-        auto parsed = json::parse(m.body, ec);
-        if (!ec && parsed.is_object()) m.json = std::move(parsed.get_object());
-        return m;
-    }
-
-private:
-    static amqp::impl::ConnectionSettings settings() {
-        amqp::impl::ConnectionSettings s;
-        s.name = "cvgate-api-test-inspector";
-        s.heartbeat = 0s;
-        s.connect_timeout = 5s;
-        s.rpc_timeout = 5s;
-        return s;
-    }
-    amqp::impl::Connection connection_;
-};
-
 std::string unique_suffix() {
     static std::atomic<int> counter{0};
     return std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" +
@@ -281,7 +220,7 @@ Gateway::Gateway(const Tweak& tweak) {
     if (tweak) tweak(config_);
 
     // The queue exists before cvgate starts, as when the pipeline's workers declared it.
-    QueueInspector{}.declare(config_.jobs_queue);
+    QueueInspector{"cvgate-api-test-inspector"}.declare(config_.jobs_queue);
 
     blocking_ = std::make_unique<exec::BlockingPool>(2);
     clients::mongo::Options mo;
@@ -380,13 +319,12 @@ void Gateway::set_status(const std::string& job_id, std::string_view status) con
 void Gateway::insert_hot(const json::object& document) const { run(mongo_->insert_one("jobs", document)); }
 
 std::vector<QueuedMessage> Gateway::take_messages() const {
-    QueueInspector inspector;
-    std::vector<QueuedMessage> all;
-    while (auto m = inspector.get(config_.jobs_queue)) all.push_back(std::move(*m));
-    return all;
+    return QueueInspector{"cvgate-api-test-inspector"}.drain(config_.jobs_queue);
 }
 
-void Gateway::delete_queue() const { QueueInspector{}.remove(config_.jobs_queue); }
+void Gateway::delete_queue() const {
+    QueueInspector{"cvgate-api-test-inspector"}.delete_queue(config_.jobs_queue);
+}
 
 bool Gateway::volume_is_empty() const {
     return eventually([&] { return volume_tree() == std::vector<std::string>{".incoming"}; });

@@ -5,6 +5,7 @@
 // queue with a rabbitmq-c consumer of the test's own) to prove what each request left there.
 
 #include "http/server_support.hpp"
+#include "integration/queue_inspector.hpp"
 
 #include <cvgate/app/application.hpp>
 #include <cvgate/app/config.hpp>
@@ -85,15 +86,6 @@ inline const std::string uuid_v4_regex =
 inline const std::string timestamp_regex = R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$)";
 
 // ---- The queue -----------------------------------------------------------------------
-
-struct QueuedMessage {
-    std::string body;
-    boost::json::object json;
-    std::string content_type;
-    std::string correlation_id;
-    std::string message_id;
-    int delivery_mode = 0;
-};
 
 // ---- The file system -----------------------------------------------------------------
 

@@ -55,38 +55,35 @@ EOF)");
     return bytes;
 }
 
-Multipart& Multipart::field(std::string_view name, std::string_view value) {
+// One part: "--boundary", Content-Disposition: form-data; <params>, an optional Content-Type,
+// the bytes.
+void Multipart::part(std::string_view disposition_params, std::string_view content_type,
+                     std::string_view bytes) {
     parts_ += "--";
     parts_ += boundary;
-    parts_ += "\r\nContent-Disposition: form-data; name=\"";
-    parts_ += name;
-    parts_ += "\"\r\n\r\n";
-    parts_ += value;
+    parts_ += "\r\nContent-Disposition: form-data; ";
+    parts_ += disposition_params;
+    if (!content_type.empty()) {
+        parts_ += "\r\nContent-Type: ";
+        parts_ += content_type;
+    }
+    parts_ += "\r\n\r\n";
+    parts_ += bytes;
     parts_ += "\r\n";
+}
+
+Multipart& Multipart::field(std::string_view name, std::string_view value) {
+    part("name=\"" + std::string{name} + "\"", {}, value);
     return *this;
 }
 
 Multipart& Multipart::file(std::string_view filename, std::string_view bytes, std::string_view content_type) {
-    parts_ += "--";
-    parts_ += boundary;
-    parts_ += "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"";
-    parts_ += filename;
-    parts_ += "\"\r\nContent-Type: ";
-    parts_ += content_type;
-    parts_ += "\r\n\r\n";
-    parts_ += bytes;
-    parts_ += "\r\n";
+    part("name=\"files\"; filename=\"" + std::string{filename} + "\"", content_type, bytes);
     return *this;
 }
 
 Multipart& Multipart::file_with_disposition(std::string_view disposition_params, std::string_view bytes) {
-    parts_ += "--";
-    parts_ += boundary;
-    parts_ += "\r\nContent-Disposition: form-data; name=\"files\"; ";
-    parts_ += disposition_params;
-    parts_ += "\r\nContent-Type: application/pdf\r\n\r\n";
-    parts_ += bytes;
-    parts_ += "\r\n";
+    part("name=\"files\"; " + std::string{disposition_params}, "application/pdf", bytes);
     return *this;
 }
 

@@ -53,6 +53,7 @@ public:
     static std::string content_type();
 
 private:
+    void part(std::string_view disposition_params, std::string_view content_type, std::string_view bytes);
     std::string parts_;
 };
 

@@ -1,5 +1,7 @@
 #include "http/server_support.hpp"
 
+#include <cvgate/api/response_headers.hpp>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -35,6 +37,7 @@ http::ServerOptions TestServer::defaults() {
     o.limits.body_timeout = std::chrono::milliseconds{800};
     o.limits.idle_timeout = std::chrono::milliseconds{1500};
     o.limits.write_timeout = std::chrono::milliseconds{2000};
+    api::use_cvgate_headers(o, nullptr);
     return o;
 }
 

@@ -37,9 +37,10 @@ bool AccessPolicy::origin_allowed(std::string_view origin) const {
     return false;
 }
 
-void AccessPolicy::decorate(const http::Request& request, http::Response& response) const {
+void AccessPolicy::decorate(const http::RequestHead& head, http::Response& response) const {
     if (origins_.empty()) return;
-    const std::string_view origin = request.header(http::Field::origin);
+    const auto it = head.find(http::Field::origin);
+    const std::string_view origin = it == head.end() ? std::string_view{} : std::string_view{it->value()};
     if (origin.empty() || !origin_allowed(origin)) return;
     response.set(http::Field::access_control_allow_origin, origin);
     response.set(http::Field::vary, "Origin");

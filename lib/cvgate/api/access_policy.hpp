@@ -18,8 +18,9 @@ public:
     // nullopt when the request may proceed; else the 401 to send. Keys come as
     // `Authorization: Bearer <key>` or `X-API-Key: <key>`; compared in constant time.
     std::optional<http::Response> authorize(const http::Request& request) const;
-    // Adds the CORS headers when the request's Origin is allowed (every response, errors too).
-    void decorate(const http::Request& request, http::Response& response) const;
+    // Adds the CORS headers when the request's Origin is allowed (every response, errors and
+    // refusals made before routing too).
+    void decorate(const http::RequestHead& head, http::Response& response) const;
     // The answer to a CORS preflight (OPTIONS) for a path that allows `methods`.
     http::Response preflight(const http::Request& request, std::string_view methods) const;
 

@@ -8,6 +8,7 @@
 #include <cvgate/api/docs_routes.hpp>
 #include <cvgate/api/job_routes.hpp>
 #include <cvgate/api/readiness.hpp>
+#include <cvgate/api/response_headers.hpp>
 #include <cvgate/api/service_routes.hpp>
 #include <cvgate/app/measured_ports.hpp>
 #include <cvgate/app/metrics.hpp>
@@ -81,7 +82,7 @@ http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& met
         logger.error("unhandled error",
                      {{"route", req.route()}, {"error", what}, {"correlation_id", req.correlation_id()}});
     };
-    o.finalize = [&policy](const http::Request& req, http::Response& res) { policy.decorate(req, res); };
+    api::use_cvgate_headers(o, &policy);
     return o;
 }
 

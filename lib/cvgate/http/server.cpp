@@ -14,6 +14,8 @@
 #include <boost/asio/write.hpp>
 
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <optional>
 #include <system_error>
@@ -29,23 +31,61 @@ namespace {
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Over the connection cap: a short canned answer, then close, without touching a session.
-asio::awaitable<void> refuse_busy(tcp::socket socket) {
-    static constexpr std::string_view busy =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        "Retry-After: 1\r\nConnection: close\r\nContent-Length: 46\r\n\r\n"
-        "{\"detail\":\"Server busy: too many connections\"}";
-    asio::steady_timer deadline{socket.get_executor(), std::chrono::seconds{1}};
-    deadline.async_wait([&socket](boost::system::error_code ec) {
-        if (!ec) socket.close(ec);
-    });
-    co_await asio::async_write(socket, asio::buffer(busy), use_tuple);
-    boost::system::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    deadline.cancel();
+[[noreturn]] void throw_in_use(const tcp::endpoint& at, std::string_view why) {
+    std::string where = at.address().to_string() + ":" + std::to_string(at.port());
+    throw std::system_error{std::make_error_code(std::errc::address_in_use),
+                            "cannot listen on " + where + ": " + std::string{why}};
+}
+
+// Fails when anything listens on (an address overlapping) `at`: a plain bind, without
+// SO_REUSEPORT, is refused then. SO_REUSEADDR keeps a restart from tripping over the
+// previous process's TIME_WAIT connections.
+void check_nobody_listens(const tcp::endpoint& at) {
+    asio::io_context ioc;
+    tcp::acceptor probe{ioc};
+    probe.open(at.protocol());
+    probe.set_option(asio::socket_base::reuse_address(true));
+    boost::system::error_code ec;
+    probe.bind(at, ec);
+    if (ec == asio::error::address_in_use) throw_in_use(at, "address already in use");
+    if (ec) throw std::system_error{ec, "cannot listen on " + at.address().to_string()};
 }
 
 }  // namespace
+
+// The per-thread listeners share their port through SO_REUSEPORT, which any other process of
+// the same user could join — the kernel would then split connections between the two. So a
+// server also holds an abstract Unix socket named after its address: the kernel gives such
+// a name to one socket at a time in a network namespace (a pod's, a host's) and frees it
+// when its process dies, so a second cvgate on the same address fails at start.
+class Server::PortLock {
+public:
+    explicit PortLock(const tcp::endpoint& at) {
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) throw std::system_error{errno, std::generic_category(), "socket(AF_UNIX)"};
+        const std::string name =
+            "cvgate-listen:" + at.address().to_string() + ":" + std::to_string(at.port());
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        const std::size_t n = std::min(name.size(), sizeof addr.sun_path - 1);
+        std::copy_n(name.data(), n, addr.sun_path + 1);  // sun_path[0] == 0: the abstract namespace
+        const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+        if (::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
+            const int err = errno;
+            ::close(fd_);
+            if (err == EADDRINUSE) throw_in_use(at, "address already in use by another cvgate");
+            throw std::system_error{err, std::generic_category(), "bind(abstract socket)"};
+        }
+    }
+    ~PortLock() { ::close(fd_); }
+    PortLock(const PortLock&) = delete;
+    PortLock& operator=(const PortLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+namespace {}  // namespace
 
 struct Server::Worker {
     std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>(1);
@@ -78,7 +118,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, IdleSet& idle,
             continue;
         }
         if (shared->connections.load(std::memory_order_relaxed) >= shared->options.limits.max_connections) {
-            asio::co_spawn(ex, refuse_busy(std::move(socket)), asio::detached);
+            asio::co_spawn(ex, run_session(std::move(socket), idle, shared, Admission::refuse_busy),
+                           asio::detached);
             continue;
         }
         asio::co_spawn(ex, run_session(std::move(socket), idle, shared), asio::detached);
@@ -92,6 +133,10 @@ Server::Server(ServerOptions options, const Router& router)
     const auto& opts = shared_->options;
     const tcp::endpoint endpoint{asio::ip::make_address(opts.address), opts.port};
     const std::size_t threads = std::max<std::size_t>(opts.io_threads, 1);
+    if (opts.port != 0) {
+        port_lock_ = std::make_unique<PortLock>(endpoint);
+        check_nobody_listens(endpoint);
+    }
     std::uint16_t bound_port = opts.port;
     for (std::size_t i = 0; i < threads; ++i) {
         auto worker = std::make_unique<Worker>();
@@ -100,12 +145,16 @@ Server::Server(ServerOptions options, const Router& router)
         acceptor.open(at.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
         acceptor.set_option(reuse_port(true));
-        acceptor.bind(at);
+        boost::system::error_code ec;
+        acceptor.bind(at, ec);
+        if (ec == asio::error::address_in_use) throw_in_use(at, "address already in use");
+        if (ec) throw std::system_error{ec, "cannot listen on " + at.address().to_string()};
         acceptor.listen(asio::socket_base::max_listen_connections);
         bound_port = acceptor.local_endpoint().port();  // the others share the port picked first
         workers_.push_back(std::move(worker));
     }
     shared_->port = bound_port;
+    if (!port_lock_) port_lock_ = std::make_unique<PortLock>(tcp::endpoint{endpoint.address(), bound_port});
 }
 
 Server::~Server() {

@@ -47,8 +47,15 @@ struct ServerOptions {
     std::size_t io_threads = 1;
     ServerLimits limits;
     std::function<void(const AccessRecord&)> on_access;
-    // Last touch on every response, error responses included (CORS headers, for one).
-    std::function<void(const Request&, Response&)> finalize;
+    // The id a request is answered and logged under (an application's correlation id, say),
+    // taken from its head or made up. Called once per request, early refusals included;
+    // without it requests have no id.
+    std::function<std::string(const RequestHead&)> request_id;
+    // Last touch on every response, early refusals (400, 413, 431, 501, 503 busy) included:
+    // the application's headers (Server, the request id, CORS). `head` is what was read of
+    // the request; its fields are missing when the head itself was refused. The server
+    // sets Date, Content-Length and Connection.
+    std::function<void(const RequestHead& head, std::string_view request_id, Response&)> on_response;
     // A handler threw something that is not an HttpError (the client gets a bare 500).
     std::function<void(const Request&, std::string_view what)> on_error;
 };
@@ -77,6 +84,8 @@ public:
     struct Worker;
 
 private:
+    class PortLock;
+    std::unique_ptr<PortLock> port_lock_;
     std::shared_ptr<Shared> shared_;
     std::vector<std::unique_ptr<Worker>> workers_;
     bool started_ = false;

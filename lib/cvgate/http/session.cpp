@@ -1,9 +1,11 @@
 #include <cvgate/http/session.hpp>
 
 #include <cvgate/http/error.hpp>
-#include <cvgate/ids/uuid.hpp>
+#include <cvgate/http/framing.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -20,6 +22,7 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <variant>
 
 namespace cvgate::http {
 
@@ -58,30 +61,13 @@ void render_head(const Response& response, std::string& out) {
 }
 constexpr std::size_t body_chunk_size = 64 * 1024;
 constexpr std::size_t first_read_size = 4096;
+// How long a connection over the cap may take to send the head its "busy" answer echoes.
+constexpr auto busy_head_time = std::chrono::seconds{1};
 // After an answer given before the body was read (a 4xx, say), up to this much of the
 // rest is read and dropped to keep the connection; beyond, the connection is closed.
 constexpr std::uint64_t drain_limit = 256 * 1024;
 constexpr auto linger_time = std::chrono::seconds{2};
 constexpr std::uint64_t linger_limit = 4 << 20;
-
-bool is_correlation_char(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == ':' || c == '-';
-}
-
-// The client's X-Correlation-ID when it is 1-128 characters of [A-Za-z0-9._:-], else a new UUID.
-std::string correlation_id_for(const RequestHead& head) {
-    auto it = head.find("X-Correlation-ID");
-    if (it != head.end()) {
-        std::string_view v = it->value();
-        if (!v.empty() && v.size() <= 128) {
-            bool ok = true;
-            for (char c : v) ok = ok && is_correlation_char(c);
-            if (ok) return std::string{v};
-        }
-    }
-    return ids::uuid_v4();
-}
 
 // The Date header's value, formatted once per second per thread.
 std::string_view http_date() {
@@ -123,16 +109,21 @@ public:
         : stream_{std::move(socket)},
           idle_{idle},
           shared_{std::move(shared)},
-          limits_{shared_->options.limits} {
+          limits_{shared_->options.limits},
+          buffer_{limits_.header_limit + parse_window} {
         shared_->connections.fetch_add(1, std::memory_order_relaxed);
         idle_node_.socket = &stream_.socket();
     }
     ~Session() override {
         idle_.erase(idle_node_);
+        auto& largest = shared_->largest_read_buffer;
+        for (std::size_t seen = largest.load(std::memory_order_relaxed); buffer_.capacity() > seen;)
+            if (largest.compare_exchange_weak(seen, buffer_.capacity(), std::memory_order_relaxed)) break;
         shared_->connections.fetch_sub(1, std::memory_order_relaxed);
     }
 
     asio::awaitable<void> run();
+    asio::awaitable<void> refuse_busy(bool read_head);
 
     // BodySource
     asio::awaitable<std::string_view> read_some() override;
@@ -143,6 +134,13 @@ private:
     asio::awaitable<Response> dispatch(Request& request, std::string_view& route);
     asio::awaitable<bool> finish_body();
     asio::awaitable<bool> write(Response& response, bool head_only);
+    std::string request_id(const RequestHead& head) const;
+    std::string_view buffered_text() const {
+        const auto data = buffer_.data();
+        return {static_cast<const char*>(data.data()), data.size()};
+    }
+    void stamp(const RequestHead& head, std::string_view request_id, Response& response,
+               bool keep_alive) const;
     asio::awaitable<void> answer_and_close(Response response, std::chrono::steady_clock::time_point start,
                                            bool head_complete);
     asio::awaitable<void> close_gracefully();
@@ -196,6 +194,8 @@ asio::awaitable<std::string_view> Session::read_some() {
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec == bhttp::error::body_limit)
             throw HttpError{Status::payload_too_large, "Request body too large"};
+        if (ec == bhttp::error::buffer_overflow)
+            throw HttpError{Status::bad_request, "Chunk line or trailer section too large"};
         if (ec && is_disconnect(ec)) throw ConnectionAborted{"body not received"};
         if (ec) throw HttpError{Status::bad_request, "Malformed request body: " + ec.message()};
         const std::size_t got = body_chunk_size - parser.get().body().size;
@@ -248,28 +248,39 @@ asio::awaitable<bool> Session::write(Response& response, bool head_only) {
     co_return !ec;
 }
 
-// For requests that never reached a handler (bad head, over a limit): answer, then close.
-// Logged like every request; under the route they target when the head is whole.
+std::string Session::request_id(const RequestHead& head) const {
+    return shared_->options.request_id ? shared_->options.request_id(head) : std::string{};
+}
+
+// What every response gets, early refusals included: the server's own fields, then the
+// application's hook.
+void Session::stamp(const RequestHead& head, std::string_view request_id, Response& response,
+                    bool keep_alive) const {
+    response.version(11);
+    response.set(Field::date, http_date());
+    if (shared_->options.on_response) shared_->options.on_response(head, request_id, response);
+    response.keep_alive(keep_alive);
+    response.prepare_payload();
+}
+
+// For requests that never reached a handler (bad head, over a limit, server busy): answer,
+// then close. Logged like every request; under the route they target when the head is whole.
 asio::awaitable<void> Session::answer_and_close(Response response,
                                                 std::chrono::steady_clock::time_point start,
                                                 bool head_complete) {
-    const RequestHead& head = parser_->get().base();
+    static const RequestHead no_head;
+    const RequestHead& head = parser_ ? parser_->get().base() : no_head;
     std::string_view route;
     if (head_complete) {
         RouteParams params;
         const std::string_view target = head.target();
         route = shared_->router->match(head.method(), target.substr(0, target.find('?')), params).pattern;
     }
-    const std::string correlation_id = ids::uuid_v4();
-    response.set(Field::date, http_date());
-    response.set(Field::server, "cvgate");
-    response.set("X-Correlation-ID", correlation_id);
-    response.keep_alive(false);
-    response.prepare_payload();
+    const std::string id = request_id(head);
+    stamp(head, id, response, false);
     linger_ = true;
     co_await write(response, false);
-    log(head.method(), head.target(), route, response.result_int(), response.body().size(), start,
-        correlation_id);
+    log(head.method(), head.target(), route, response.result_int(), response.body().size(), start, id);
 }
 
 void Session::log(Verb method, std::string_view target, std::string_view route, unsigned status,
@@ -289,7 +300,9 @@ asio::awaitable<void> Session::run() {
 
         auto& parser = parser_.emplace();
         parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
-        parser.body_limit(limits_.max_body_size);
+        // Content-Length is checked once the head is whole, so that the 413 can carry what
+        // the head asks of every answer (the client's correlation id, CORS).
+        parser.body_limit(boost::none);
         body_bytes_in_ = 0;
         continue_sent_ = false;
         stream_.expires_after(limits_.header_timeout);  // the whole head: slow clients get no more
@@ -303,22 +316,34 @@ asio::awaitable<void> Session::run() {
                 start, false);
             break;
         }
-        if (ec == bhttp::error::body_limit) {
-            co_await answer_and_close(error_response(Status::payload_too_large, "Request body too large"),
-                                      start, true);
+        if (ec && is_disconnect(ec)) break;
+        if (ec == bhttp::error::bad_version && names_other_http_version(buffered_text())) {
+            co_await answer_and_close(
+                error_response(Status::http_version_not_supported, "HTTP version not supported"), start,
+                false);
             break;
         }
-        if (ec && is_disconnect(ec)) break;
         if (ec) {
             co_await answer_and_close(error_response(Status::bad_request, "Malformed HTTP request"), start,
                                       false);
             break;
         }
+        RequestHead& head = parser.get().base();
+        if (const auto refusal = check_head(head)) {
+            co_await answer_and_close(error_response(refusal->status, refusal->detail), start, true);
+            break;
+        }
+        if (parser.content_length() && *parser.content_length() > limits_.max_body_size) {
+            co_await answer_and_close(error_response(Status::payload_too_large, "Request body too large"),
+                                      start, true);
+            break;
+        }
+        parser.body_limit(limits_.max_body_size);  // a chunked body counts against it as it comes
+        if (auto origin = origin_form(head.target())) head.target(*origin);
 
-        const RequestHead& head = parser.get().base();
         InFlight counted{shared_->in_flight};
         expect_continue_ = beast::iequals(head[Field::expect], "100-continue");
-        const std::string correlation_id = correlation_id_for(head);
+        const std::string correlation_id = request_id(head);
         Request request{head, *this, correlation_id};
         std::string_view route;
         Response response;
@@ -338,17 +363,11 @@ asio::awaitable<void> Session::run() {
             break;
         }
 
-        if (shared_->options.finalize) shared_->options.finalize(request, response);
         const bool body_consumed = co_await finish_body();
         linger_ = !body_consumed;
         const bool keep_alive =
             parser.get().keep_alive() && body_consumed && !shared_->draining.load(std::memory_order_relaxed);
-        response.version(11);
-        response.set(Field::date, http_date());
-        response.set(Field::server, "cvgate");
-        response.set("X-Correlation-ID", correlation_id);
-        response.keep_alive(keep_alive);
-        response.prepare_payload();
+        stamp(head, correlation_id, response, keep_alive);
 
         const bool written = co_await write(response, head.method() == Verb::head);
         log(head.method(), head.target(), route, response.result_int(),
@@ -374,11 +393,48 @@ asio::awaitable<void> Session::close_gracefully() {
     }
 }
 
+// A connection over the cap: read its head for a moment (when few are being refused), so the
+// 503 can carry the client's correlation id and CORS headers, answer, close.
+asio::awaitable<void> Session::refuse_busy(bool read_head) {
+    const auto start = std::chrono::steady_clock::now();
+    auto& parser = parser_.emplace();
+    parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
+    parser.body_limit(boost::none);
+    bool head_complete = false;
+    if (read_head) {
+        // A timer that cancels the read, not the stream's expiry, which would close the
+        // socket before the 503 is written.
+        using namespace asio::experimental::awaitable_operators;
+        stream_.expires_never();
+        asio::steady_timer deadline{stream_.get_executor(), std::min<std::chrono::steady_clock::duration>(
+                                                                limits_.header_timeout, busy_head_time)};
+        auto read = co_await (bhttp::async_read_header(stream_, buffer_, parser, use_tuple) ||
+                              deadline.async_wait(use_tuple));
+        head_complete = read.index() == 0 && !std::get<0>(std::get<0>(read));
+    }
+    Response busy = error_response(Status::service_unavailable, "Server busy: too many connections");
+    busy.set(Field::retry_after, "1");
+    co_await answer_and_close(std::move(busy), start, head_complete);
+    linger_ = false;  // a refused connection is not worth keeping around
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
 }  // namespace
 
-asio::awaitable<void> run_session(tcp::socket socket, IdleSet& idle, std::shared_ptr<Server::Shared> shared) {
+asio::awaitable<void> run_session(tcp::socket socket, IdleSet& idle, std::shared_ptr<Server::Shared> shared,
+                                  Admission admission) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay{true}, ignored);
+    if (admission == Admission::refuse_busy) {
+        const bool read_head = shared->refusing.fetch_add(1) < max_refusals_reading_head;
+        {
+            Session session{std::move(socket), idle, shared};
+            co_await session.refuse_busy(read_head);
+        }
+        shared->refusing.fetch_sub(1);
+        co_return;
+    }
     Session session{std::move(socket), idle, std::move(shared)};
     co_await session.run();
 }

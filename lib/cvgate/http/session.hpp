@@ -20,7 +20,20 @@ struct Server::Shared {
     std::atomic<bool> draining{false};
     std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> in_flight{0};  // requests between their head and their answer
+    std::atomic<std::size_t> refusing{0};   // connections being told "busy"
+    // The largest read buffer a connection has held, for the fuzz target's "bounded" check.
+    std::atomic<std::size_t> largest_read_buffer{0};
 };
+
+// Beast reads up to 64 KiB into a connection's buffer at a time. The buffer's cap is the
+// head limit plus one such read: whatever a client sends — a head, a chunk line with
+// endless extensions, a trailer section that never ends — a connection never holds more.
+inline constexpr std::size_t parse_window = 64 * 1024;
+
+// How a connection over the cap is told "busy": the 503 goes through the same hooks as
+// every answer, so it can echo the client's correlation id and carry CORS headers, which
+// takes reading the head; past a few such connections at once, it is sent unread.
+inline constexpr std::size_t max_refusals_reading_head = 64;
 
 // The connections of one I/O thread that wait for their next request: what a shutdown
 // closes at once. An intrusive list, so that parking a connection allocates nothing.
@@ -62,7 +75,9 @@ private:
     Node* head_ = nullptr;
 };
 
+enum class Admission { serve, refuse_busy };
 boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket, IdleSet& idle,
-                                         std::shared_ptr<Server::Shared> shared);
+                                         std::shared_ptr<Server::Shared> shared,
+                                         Admission admission = Admission::serve);
 
 }  // namespace cvgate::http

@@ -1,0 +1,264 @@
+// libFuzzer target for the HTTP front door: arbitrary bytes, split at arbitrary points, go
+// through the real connection session (http/session.cpp) — request heads, RFC 9112 framing
+// checks, Content-Length and chunked bodies, 100-continue, pipelining, early refusals —
+// over a real socket pair, as a client would send them.
+//
+// Input layout: the first 4 bytes seed the split points (0: the bytes go in one write);
+// the rest is what the client sends. Then the client half-closes and reads to the end.
+//
+// Promises checked: no crash, no leak, no hang (libFuzzer's -timeout), and
+// - what the server wrote is a sequence of whole HTTP/1.1 responses and nothing else;
+// - every final response has a known status (no 500: no handler here throws), Date,
+//   Content-Length and the X-Correlation-ID every answer carries; every 4xx/5xx is JSON
+//   with a `detail`;
+// - a response that says `Connection: close` is the last one;
+// - a connection's read buffer never grew past the head limit plus one read.
+//
+// The same file builds, without libFuzzer, into a replayer of the regression corpus that
+// runs in every CI build (fuzz_replay_main.cpp).
+
+#include "cvgate/api/response_headers.hpp"
+#include "cvgate/api/service_routes.hpp"
+#include "cvgate/http/router.hpp"
+#include "cvgate/http/server.hpp"
+#include "cvgate/http/session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/parse.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace http = cvgate::http;
+using tcp = asio::ip::tcp;
+
+constexpr std::size_t header_limit = 2048;
+constexpr std::uint64_t max_body = 64 * 1024;
+
+[[noreturn]] void broken(const char* what, std::string_view output) {
+    std::fprintf(stderr, "http_session_fuzz: broken promise: %s\n--- server wrote (first 2 KiB) ---\n%.*s\n",
+                 what, static_cast<int>(std::min<std::size_t>(output.size(), 2048)), output.data());
+    std::abort();
+}
+
+struct Harness {
+    asio::io_context ioc{1};
+    http::Router router;
+    std::shared_ptr<http::Server::Shared> shared;
+    http::IdleSet idle;
+
+    Harness() {
+        cvgate::api::add_service_routes(router);
+        router.add(http::Verb::post, "/echo", [](http::Request& req) -> asio::awaitable<http::Response> {
+            std::string body = co_await req.read_all(8 * 1024);
+            http::Response res{http::Status::ok, 11};
+            res.body() = std::move(body);
+            co_return res;
+        });
+        router.add(http::Verb::post, "/stream", [](http::Request& req) -> asio::awaitable<http::Response> {
+            std::size_t total = 0;
+            for (;;) {
+                const std::string_view chunk = co_await req.read_some();
+                if (chunk.empty()) break;
+                total += chunk.size();
+            }
+            co_return http::json_response(http::Status::ok, boost::json::object{{"bytes", total}});
+        });
+        router.add(http::Verb::post, "/refuse", [](http::Request&) -> asio::awaitable<http::Response> {
+            co_return http::error_response(http::Status::unprocessable_entity, "refused before the body");
+        });
+        router.add(http::Verb::get, "/items/{id}", [](http::Request& req) -> asio::awaitable<http::Response> {
+            co_return http::json_response(http::Status::ok, boost::json::object{{"id", req.param("id")}});
+        });
+
+        http::ServerOptions options;
+        options.limits.header_limit = header_limit;
+        options.limits.max_body_size = max_body;
+        // Every input ends with a half-close, so no timer has to fire; these only bound a bug.
+        options.limits.header_timeout = std::chrono::seconds{5};
+        options.limits.body_timeout = std::chrono::seconds{5};
+        options.limits.idle_timeout = std::chrono::seconds{5};
+        options.limits.write_timeout = std::chrono::seconds{5};
+        cvgate::api::use_cvgate_headers(options, nullptr);
+        shared = std::make_shared<http::Server::Shared>(std::move(options), router);
+    }
+};
+
+Harness& harness() {
+    static Harness h;
+    return h;
+}
+
+void read_available(int fd, std::string& out) {
+    char buf[16 * 1024];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0) {
+            out.append(buf, static_cast<std::size_t>(n));
+            if (out.size() > (64u << 20)) broken("unbounded output", out);
+            continue;
+        }
+        return;
+    }
+}
+
+bool known_status(unsigned s) {
+    switch (s) {
+        case 200:
+        case 400:
+        case 404:
+        case 405:
+        case 413:
+        case 422:
+        case 431:
+        case 501:
+        case 503:
+        case 505:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// What RFC 9112 says of the first request, judged apart from the server's own code: a
+// Transfer-Encoding that is not exactly `chunked` (or any on HTTP/1.0), or an HTTP/1.1 head
+// without exactly one Host, must be refused (400, or 501 for a coding before chunked).
+bool first_request_must_be_refused(std::string_view input) {
+    bhttp::request_parser<bhttp::empty_body> parser;
+    parser.header_limit(header_limit);
+    parser.eager(false);
+    boost::system::error_code ec;
+    parser.put(asio::buffer(input.data(), input.size()), ec);
+    if (ec || !parser.is_header_done()) return false;
+    const auto& head = parser.get();
+    auto [te, te_end] = head.equal_range(bhttp::field::transfer_encoding);
+    if (te != te_end) {
+        if (head.version() < 11 || std::next(te) != te_end) return true;
+        std::string v{te->value()};
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(0, 1);
+        if (!beast::iequals(v, "chunked")) return true;
+    }
+    auto [host, host_end] = head.equal_range(bhttp::field::host);
+    return head.version() >= 11 && (host == host_end || std::next(host) != host_end);
+}
+
+void check_output(const std::string& out, bool refuse_first) {
+    beast::flat_buffer buffer;
+    auto dst = buffer.prepare(out.size());
+    std::memcpy(dst.data(), out.data(), out.size());
+    buffer.commit(out.size());
+    bool closed = false;
+    while (buffer.size() > 0) {
+        if (closed) broken("bytes after a response that said Connection: close", out);
+        bhttp::response_parser<bhttp::string_body> parser;
+        parser.eager(true);
+        parser.body_limit(16u << 20);
+        boost::system::error_code ec;
+        const std::size_t used = parser.put(buffer.data(), ec);
+        if (ec || !parser.is_done()) broken("not a sequence of whole HTTP responses", out);
+        buffer.consume(used);
+        const auto& res = parser.get();
+        const unsigned status = res.result_int();
+        if (status == 100) continue;
+        if (!known_status(status)) broken("unexpected status", out);
+        if (refuse_first) {
+            if ((status != 400 && status != 501) || res.keep_alive())
+                broken("a request RFC 9112 refuses was served (smuggling?)", out);
+            refuse_first = false;
+        }
+        if (res.version() != 11) broken("not HTTP/1.1", out);
+        if (res[bhttp::field::date].empty()) broken("no Date", out);
+        if (res[bhttp::field::content_length].empty()) broken("no Content-Length", out);
+        if (res["X-Correlation-ID"].empty()) broken("no X-Correlation-ID", out);
+        if (status >= 400) {
+            boost::system::error_code jec;
+            const auto body = boost::json::parse(res.body(), jec);
+            if (jec || !body.is_object() || !body.as_object().contains("detail"))
+                broken("an error without a JSON detail", out);
+        }
+        closed = !res.keep_alive();
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    Harness& h = harness();
+    std::uint32_t seed = 0;
+    if (size >= 4) {
+        std::memcpy(&seed, data, 4);
+        data += 4;
+        size -= 4;
+    }
+    const std::string_view input{reinterpret_cast<const char*>(data), size};
+
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) std::abort();
+    tcp::socket server_end{h.ioc};
+    server_end.assign(tcp::v4(), fds[0]);  // the session only reads, writes and shuts down
+    const int client = fds[1];
+
+    bool finished = false;
+    asio::co_spawn(h.ioc, http::run_session(std::move(server_end), h.idle, h.shared),
+                   [&finished](std::exception_ptr e) {
+                       if (e) std::rethrow_exception(e);
+                       finished = true;
+                   });
+
+    std::string out;
+    std::size_t at = 0;
+    std::uint32_t x = seed | 1;
+    while (at < input.size()) {
+        std::size_t piece = input.size() - at;
+        if (seed != 0) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;  // xorshift32: the split points
+            piece = std::min<std::size_t>(piece, 1 + x % 97);
+        }
+        const ssize_t n = ::send(client, input.data() + at, piece, MSG_NOSIGNAL);
+        if (n > 0) at += static_cast<std::size_t>(n);
+        if (n < 0 && errno != EAGAIN) break;  // the server closed: the rest is never read
+        h.ioc.restart();
+        h.ioc.poll();
+        read_available(client, out);
+        if (finished) break;
+    }
+    ::shutdown(client, SHUT_WR);
+    while (!finished) {
+        h.ioc.restart();
+        if (h.ioc.run_one_for(std::chrono::milliseconds{10}) == 0) read_available(client, out);
+        read_available(client, out);
+    }
+    read_available(client, out);
+    ::close(client);
+    h.ioc.restart();
+    h.ioc.poll();
+
+    check_output(out, first_request_must_be_refused(input));
+    if (h.shared->largest_read_buffer.load() > header_limit + http::parse_window)
+        broken("a connection's read buffer grew past its cap", out);
+    return 0;
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Builds cvgate's container image with podman from deploy/docker/Dockerfile as it is, runs it
+# the way Kubernetes does (read-only root file system, non-root, every capability dropped)
+# against a running local stack (deploy/local/stack.sh), and checks what it serves:
+#
+#   /healthz 200, /readyz 200, one POST /jobs/submit answered 202 whose file is on the volume
+#   (same bytes), whose document is in MongoDB and whose message is on the queue, then a
+#   graceful `podman stop`: exit status 0 and no error line in the container's log.
+#
+#   deploy/docker/build-and-smoke.sh            # base images if missing, build, run, check
+#   deploy/docker/build-and-smoke.sh base       # only make the base images when missing
+#
+# No registry is reachable here, so the base images the Dockerfile names are made locally when
+# podman does not have them: `debootstrap --variant=minbase bookworm` from the mirror apt
+# already uses, with the official image's apt/dpkg settings, imported as
+# docker.io/library/debian:bookworm and a trimmed docker.io/library/debian:bookworm-slim. The
+# root file systems are kept as tarballs in the cache, so a wiped podman store costs an import,
+# not a debootstrap.
+#
+# podman runs with a private containers.conf (CONTAINERS_CONF; nothing under /etc is changed):
+# runc, because crun refuses a host that mixes cgroup v1 and v2; fixed default ulimits, because
+# root here may not raise RLIMIT_NOFILE/NPROC to podman's defaults.
+#
+# Environment:
+#   CVGATE_CACHE       cache directory (default $HOME/.cache/cvgate): base rootfs tarballs,
+#                      containers.conf, the Python venv of the audit
+#   CVGATE_STACK_DIR   the running stack to test against (default /tmp/cvgate-stack)
+#   SMOKE_WORK_DIR     scratch directory (default: a new one under /tmp, removed at the end)
+#   CVGATE_IMAGE       tag to build (default localhost/cvgate:smoke)
+#   PYTHON             python3 with pymongo and pika (default: a venv made in the cache from
+#                      deploy/docker/smoke-requirements.txt)
+#
+# Exit status: 0 all checks passed; 77 podman cannot run here (a clear SKIPPED line says why);
+# anything else a failure. Prints the time each step took, and the image's size.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+CACHE=${CVGATE_CACHE:-$HOME/.cache/cvgate}
+STACK_DIR=${CVGATE_STACK_DIR:-/tmp/cvgate-stack}
+IMAGE=${CVGATE_IMAGE:-localhost/cvgate:smoke}
+BASE=docker.io/library/debian:bookworm
+BASE_SLIM=docker.io/library/debian:bookworm-slim
+SKIP=77
+mode=${1:-all}
+[[ $mode == all || $mode == base ]] || { echo "usage: $0 [base]" >&2; exit 2; }
+
+log() { printf '== build-and-smoke: %s\n' "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+skip() { log "SKIPPED: $*"; exit "$SKIP"; }
+now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((t / 1000)); }
+secs() { printf '%d.%d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+
+# --- clean-up: everything this run made, by name or pid, even on failure -----------------
+
+container=""
+work=""
+own_work=0
+rootfs=""
+cleanup() {
+    local rc=$?
+    if [[ -n $container ]]; then
+        if [[ $rc -ne 0 ]]; then
+            log "container log (last 40 lines):"
+            podman logs "$container" 2>&1 | tail -n 40 | sed 's/^/    /' >&2 || true
+        fi
+        podman rm -f -t 0 "$container" >/dev/null 2>&1 || true
+    fi
+    [[ -n $rootfs ]] && rm -rf "$rootfs"
+    [[ $own_work == 1 && -n $work ]] && rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+# --- can podman run here? -------------------------------------------------------------
+
+[[ $EUID -eq 0 ]] || skip "needs root: the image is built and run with rootful podman"
+command -v podman >/dev/null 2>&1 || skip "podman is not installed (deploy/local/install-deps.sh installs it)"
+
+mkdir -p "$CACHE/podman"
+export CONTAINERS_CONF=$CACHE/podman/containers.conf
+cat >"$CONTAINERS_CONF.tmp" <<'EOF'
+# Written by deploy/docker/build-and-smoke.sh: podman settings for this machine only.
+[containers]
+# root may not raise RLIMIT_NOFILE/NPROC here ("setrlimit ... Operation not permitted").
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+# crun refuses a host that mixes cgroup v1 and v2 ("cgroups in hybrid mode not supported").
+runtime = "runc"
+EOF
+mv -f "$CONTAINERS_CONF.tmp" "$CONTAINERS_CONF"
+
+if ! probe=$(podman info --format '{{.Host.OCIRuntime.Name}} {{.Store.GraphDriverName}}' 2>&1); then
+    skip "podman cannot run here: $(tail -n 1 <<<"$probe")"
+fi
+log "podman $(podman version --format '{{.Client.Version}}'), runtime/storage: $probe"
+
+# --- base images --------------------------------------------------------------------------
+
+# The mirror apt already uses for bookworm (deb822 .sources or one-line .list), and its security one.
+apt_mirror() { # suite-regex default
+    local f uri
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [[ -e $f ]] || continue
+        uri=$(awk -v re="$1" '
+            /^[[:space:]]*$/ { if (u != "" && s ~ re) { print u; exit } u = ""; s = "" }
+            /^URIs:/ { u = $2 } /^Suites:/ { s = $0 }
+            END { if (u != "" && s ~ re) print u }' "$f" | head -n 1)
+        [[ -n $uri ]] && { echo "$uri"; return; }
+    done
+    uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+        awk -v re="$1" '$1 == "deb" && $0 ~ re { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }')
+    echo "${uri:-$2}"
+}
+
+# The official image's minimising settings (debuerreotype), plus the slim variant's excludes.
+tweak_rootfs() { # dir slim(0|1) mirror security-mirror
+    local d=$1 slim=$2 mirror=$3 security=$4
+    printf '#!/bin/sh\nexit 101\n' >"$d/usr/sbin/policy-rc.d" && chmod 755 "$d/usr/sbin/policy-rc.d"
+    echo 'force-unsafe-io' >"$d/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+    cat >"$d/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+    echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$d/etc/apt/apt.conf.d/docker-autoremove-suggests"
+    echo 'Acquire::GzipIndexes "true";' >"$d/etc/apt/apt.conf.d/docker-gzip-indexes"
+    echo 'Acquire::Languages "none";' >"$d/etc/apt/apt.conf.d/docker-no-languages"
+    rm -f "$d/etc/apt/sources.list"
+    cat >"$d/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $mirror
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    if [[ $slim == 1 ]]; then
+        cat >"$d/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/lintian/overrides/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/man/*
+EOF
+        find "$d/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+        find "$d/usr/share/doc" -mindepth 1 -type d -empty -delete
+        rm -rf "$d"/usr/share/{groff,info,linda,lintian,locale,man}/*
+    fi
+    rm -rf "$d"/var/lib/apt/lists/* "$d"/var/cache/apt/*.bin "$d"/var/cache/apt/archives/*.deb \
+        "$d"/var/log/*.log "$d"/var/log/apt/* "$d"/tmp/* "$d/etc/hostname" "$d/etc/resolv.conf"
+    : >"$d/etc/machine-id"
+}
+
+tarball_of() { echo "$CACHE/images/$(tr ':/' '__' <<<"$1").tar"; }
+
+# One debootstrap makes both root file systems: the full one, then the slim one trimmed from it.
+make_tarballs() {
+    command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed (deploy/local/install-deps.sh)"
+    local mirror security start
+    mirror=$(apt_mirror 'bookworm( |$)' http://deb.debian.org/debian)
+    security=$(apt_mirror 'bookworm-security' http://deb.debian.org/debian-security)
+    mkdir -p "$CACHE/images"
+    rootfs=$(mktemp -d "$CACHE/images/rootfs.XXXXXX")
+    log "debootstrap --variant=minbase bookworm from $mirror (about a minute)"
+    start=$(now_ms)
+    if ! debootstrap --variant=minbase bookworm "$rootfs/fs" "$mirror" >"$rootfs/debootstrap.log" 2>&1; then
+        tail -n 20 "$rootfs/debootstrap.log" >&2
+        die "debootstrap failed"
+    fi
+    tweak_rootfs "$rootfs/fs" 0 "$mirror" "$security"
+    tar --numeric-owner --xattrs -C "$rootfs/fs" -cf "$rootfs/full.tar" .
+    tweak_rootfs "$rootfs/fs" 1 "$mirror" "$security"
+    tar --numeric-owner --xattrs -C "$rootfs/fs" -cf "$rootfs/slim.tar" .
+    mv -f "$rootfs/full.tar" "$(tarball_of "$BASE")"
+    mv -f "$rootfs/slim.tar" "$(tarball_of "$BASE_SLIM")"
+    rm -rf "$rootfs"
+    rootfs=""
+    log "root file systems made in $(secs $(($(now_ms) - start))): $(du -h "$(tarball_of "$BASE")" | cut -f1) and $(du -h "$(tarball_of "$BASE_SLIM")" | cut -f1) (slim)"
+}
+
+ensure_base() { # tag
+    if podman image exists "$1"; then
+        log "base image $1: present"
+        return
+    fi
+    [[ -s $(tarball_of "$1") ]] || make_tarballs
+    podman import --quiet --change 'CMD ["bash"]' "$(tarball_of "$1")" "$1" >/dev/null
+    log "base image $1: imported from $(tarball_of "$1")"
+}
+
+start=$(now_ms)
+ensure_base "$BASE"
+ensure_base "$BASE_SLIM"
+log "step base images: $(secs $(($(now_ms) - start)))"
+[[ $mode == base ]] && exit 0

@@ -68,7 +68,7 @@ build_pkgs=(
 ci_pkgs=(
     podman buildah debootstrap runc
     chromium chromium-driver
-    prometheus
+    prometheus python3-yaml
 )
 
 pkgs=("${runtime_pkgs[@]}")

@@ -249,10 +249,12 @@ container=cvgate-smoke-$run_id
 
 # As Kubernetes runs it (deploy/k8s/deployment.yaml): read-only root file system, non-root
 # (the image's USER 10001, asserted below), every capability dropped, no privilege escalation.
+# --health-interval=disable: podman would schedule the HEALTHCHECK with systemd timers, and no
+# systemd runs here; the check itself stays in the image and is run once below.
 log "podman run $IMAGE as $container on 127.0.0.1:$port"
 start=$(now_ms)
 podman run --detach --name "$container" --read-only --cap-drop=ALL \
-    --security-opt=no-new-privileges --network=host \
+    --security-opt=no-new-privileges --network=host --health-interval=disable \
     --volume "$work/uploads:/uploads" \
     --env LISTEN_ADDR=127.0.0.1 --env PORT="$port" --env IO_THREADS=2 \
     --env MONGO_URL="$MONGO_URL" --env MONGO_DB_NAME="$mongo_db" \

@@ -100,8 +100,11 @@ def main():
     try:
         driver.get(URL + "/docs")
         try:
+            # Every operation rendered, or Swagger UI's own error box ("Failed to load API
+            # definition"): no use waiting longer then.
             WebDriverWait(driver, WAIT).until(
-                lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= len(expected))
+                lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= len(expected)
+                or d.find_elements(By.CSS_SELECTOR, ".errors-wrapper, .loading-container .errors"))
         except TimeoutException:
             pass
         rendered = set()

@@ -214,12 +214,25 @@ py=${PYTHON:-$("$root/test/deploy/python-venv.sh" "$CACHE/venv-test-deploy")}
 # RUN steps reach the apt mirror as the host does, without a bridge network podman would set up.
 # --ignorefile: the Dockerfile's own allowlist (BuildKit finds it beside the Dockerfile; podman
 # 4.3 needs to be told).
+# The build stage is tagged too ($IMAGE-build): the images the previous run tagged are removed
+# once the new ones exist, else every run would leave a 1.7 GB build stage behind. Their layers
+# that the new images share (the dependency layer) stay, and with them the build cache.
+image_ids() { local t; for t in "$IMAGE" "$IMAGE-build"; do podman image inspect --format '{{.Id}}' "$t" 2>/dev/null || true; done; }
+old_ids=$(image_ids)
 log "podman build of deploy/docker/Dockerfile -> $IMAGE"
 start=$(now_ms)
-podman build --format docker --network=host \
-    --file "$here/Dockerfile" --ignorefile "$here/Dockerfile.dockerignore" \
-    --tag "$IMAGE" "$root" >&2
+for target in build runtime; do
+    tag=$IMAGE
+    [[ $target == build ]] && tag=$IMAGE-build
+    podman build --format docker --network=host --target "$target" \
+        --file "$here/Dockerfile" --ignorefile "$here/Dockerfile.dockerignore" \
+        --tag "$tag" "$root" >&2
+done
 build_ms=$(($(now_ms) - start))
+new_ids=$(image_ids)
+for id in $old_ids; do
+    grep -qx "$id" <<<"$new_ids" || podman rmi "$id" >/dev/null 2>&1 || log "could not remove the previous image $id"
+done
 size=$(podman image inspect --format '{{.Size}}' "$IMAGE")
 log "step build: $(secs "$build_ms"); image $IMAGE: $((size / 1000000)) MB"
 [[ $(podman image inspect --format '{{.Config.Healthcheck.Test}}' "$IMAGE") == *healthz* ]] ||

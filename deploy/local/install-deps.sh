@@ -14,6 +14,8 @@
 #   FERRETDB_VERSION  FerretDB version to build (default v1.24.2)
 #   SKIP_APT=1        skip the Debian packages step (e.g. on a machine without root)
 #   SKIP_MONGO_SERVER=1  skip the MongoDB-wire server step (a container image needs none)
+#   SKIP_CI_TOOLS=1   skip the tools of the image, browser and alerting tests (podman,
+#                     buildah, debootstrap, runc, chromium, chromium-driver, promtool)
 set -euo pipefail
 
 FERRETDB_VERSION=${FERRETDB_VERSION:-v1.24.2}
@@ -27,7 +29,7 @@ log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 mode=full
@@ -60,8 +62,18 @@ build_pkgs=(
     wrk clang-14 libclang-rt-14-dev clang-format-14
 )
 
+# Needed by the tests of what operators run (test/deploy): the container image built and run
+# with podman from locally made base images, /docs in a real browser, promtool for the
+# alerting rules and the scrape. A container build needs none of them (SKIP_CI_TOOLS=1).
+ci_pkgs=(
+    podman buildah debootstrap runc
+    chromium chromium-driver
+    prometheus python3-yaml
+)
+
 pkgs=("${runtime_pkgs[@]}")
 [[ $mode == full ]] && pkgs+=("${build_pkgs[@]}")
+[[ $mode == full && ${SKIP_CI_TOOLS:-0} != 1 ]] && pkgs+=("${ci_pkgs[@]}")
 
 is_installed() {
     [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) == ii* ]]

@@ -195,7 +195,15 @@ Application::Application(Config config, int log_fd)
                  [d] { return static_cast<double>(d->pg_pool.stats().waiting); });
 }
 
-Application::~Application() { shutdown(); }
+Application::~Application() {
+    shutdown();
+    // The MongoDB pool ends its sessions on the server as it is destroyed, and the driver may
+    // log about it (FerretDB has no endSessions): keep its lines in the structured log until the
+    // pool is gone, instead of letting the driver write bare text to stderr.
+    server_.reset();
+    deps_.reset();
+    clients::mongo::set_driver_log_sink(nullptr);
+}
 
 void Application::start() {
     server_->start();
@@ -250,7 +258,6 @@ void Application::shutdown() {
         logger_.warning("closing the broker connection failed", {{"error", e.what()}});
     }
     blocking_.join();
-    clients::mongo::set_driver_log_sink(nullptr);
     logger_.info("stopped");
     logger_.flush();
 }

@@ -87,8 +87,11 @@ TEST_CASE("a DOCX cut short, or compressed in a way Word cannot read, is not a D
     CHECK(verdict_however_cut("cv.docx", fixture("truncated_fixed_part.docx")).reason == no_document_xml);
     CHECK(verdict_however_cut("cv.docx", fixture("bzip2_method.docx")).reason == no_document_xml);
     const std::string whole = fixture("stored.docx");
-    const auto name_at = whole.find("word/document.xml");
-    REQUIRE(name_at != std::string::npos);
+    // The name in word/document.xml's local header (17 bytes, no extra field), not the one
+    // [Content_Types].xml's data quotes.
+    const auto header_tail = whole.find(std::string{"\x11\x00\x00\x00", 4} + "word/document.xml");
+    REQUIRE(header_tail != std::string::npos);
+    const auto name_at = header_tail + 4;
     // Every cut of the archive inside word/document.xml's local header, name included.
     for (std::size_t end = name_at - 30; end < name_at + 17; ++end) {
         INFO("cut at " << end);

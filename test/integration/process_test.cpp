@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -92,8 +93,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 }  // namespace
 
 TEST_CASE(
-    "the cvgate binary writes only JSON objects, one per line, on stdout and stderr: its own lines, the "
-    "mongo driver's at shutdown with MongoDB gone, and readiness failures") {
+    "the cvgate binary writes only JSON objects, one per line, on stdout and stderr (its own lines, "
+    "readiness failures, and the mongo driver's, at shutdown included)") {
     // Issue 9: mongo-c-driver wrote `Couldn't send "endSessions"` to stderr as plain text at
     // shutdown, after cvgate had taken its log sink away.
     const std::string suffix = std::to_string(::getpid());
@@ -140,16 +141,20 @@ TEST_CASE(
         {
             Outage mongo{"mongo"};
             CHECK(send_request(port, "GET", "/readyz").status == 503);
-            REQUIRE(::kill(cvgate.pid(), SIGTERM) == 0);
-            const int status = cvgate.wait();
-            CHECK(WIFEXITED(status));
-            CHECK(WEXITSTATUS(status) == 0);
         }
+        // Stopped with MongoDB back: the driver ends its sessions at shutdown (FerretDB answers
+        // that it has no endSessions command, and the driver logs a warning about it).
+        CHECK(eventually([&] { return send_request(port, "GET", "/readyz").status == 200; }, 60s));
+        REQUIRE(::kill(cvgate.pid(), SIGTERM) == 0);
+        const int status = cvgate.wait();
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
     }
     const std::string out = read_file(out_path);
     const std::string err = read_file(err_path);
-    INFO("stdout:\n" << out << "\nstderr:\n" << err);
+    INFO("cvgate's stdout and stderr: " << out_path << ", " << err_path);
     bool listening = false, stopped = false, readiness_failed = false;
+
     for (const auto* stream : {&out, &err}) {
         for (const std::string& line : lines_of(*stream)) {
             INFO(line);
@@ -177,5 +182,5 @@ TEST_CASE(
         QueueInspector{"cvgate-process-test-inspector"}.delete_queue(queue);
     } catch (...) {
     }
-    fs::remove_all(dir);
+    if (!std::getenv("CVGATE_KEEP_TEST_DIR")) fs::remove_all(dir);
 }

@@ -77,20 +77,27 @@ void check_clean_filename(std::string_view raw) {
     require(clean != "." && clean != "..", "clean_filename output is . or ..");
     require(jobs::clean_filename(clean) == clean, "clean_filename is not idempotent", clean);
 
-    // Nothing more is removed than the header says, and the cut keeps every whole character
-    // that fits.
+    // Nothing more is removed than the header says; a name too long loses the end of its stem,
+    // whole characters only, as few as needed, and keeps its extension (at most 32 bytes).
     const std::string full = reference_name(raw);
     if (full == "." || full == "..") {
         require(clean.empty(), "clean_filename kept a . or .. name", clean);
         return;
     }
-    require(std::string_view{full}.starts_with(clean), "clean_filename output is not the cleaned name",
-            clean);
-    if (clean.size() < full.size()) {
-        const std::size_t next =
-            cvgate::text::utf8_sequence_length(std::string_view{full}.substr(clean.size()));
-        require(clean.size() + next > 255, "clean_filename cut a name that fitted", clean);
+    if (full.size() <= 255) {
+        require(clean == full, "clean_filename changed a name that fitted", clean);
+        return;
     }
+    const auto dot = full.rfind('.');
+    const bool has_extension = dot != std::string::npos && dot > 0 && full.size() - dot <= 32;
+    const std::string_view extension =
+        has_extension ? std::string_view{full}.substr(dot) : std::string_view{};
+    const std::string_view stem = std::string_view{full}.substr(0, has_extension ? dot : full.size());
+    require(std::string_view{clean}.ends_with(extension), "clean_filename lost the extension", clean);
+    const std::string_view kept = std::string_view{clean}.substr(0, clean.size() - extension.size());
+    require(stem.starts_with(kept), "clean_filename output is not the cleaned stem", clean);
+    const std::size_t next = cvgate::text::utf8_sequence_length(stem.substr(kept.size()));
+    require(kept.size() + next + extension.size() > 255, "clean_filename cut more than needed", clean);
 }
 
 struct Outcome {
@@ -134,6 +141,66 @@ std::string lower_extension(std::string_view name) {
     return ext;
 }
 
+std::uint32_t le(std::string_view z, std::size_t at, std::size_t n) {
+    std::uint32_t v = 0;
+    for (std::size_t i = n; i-- > 0;) v = v << 8 | static_cast<unsigned char>(z[at + i]);
+    return v;
+}
+
+// ZipEntryFinder's rule (jobs/zip_entry_finder.hpp), read off the whole archive at once: walk
+// the records from the start; a local header or central directory entry named
+// word/document.xml, stored or deflated, that is whole names it; an entry without its size
+// (bit 3, or 0xffffffff) is followed by searching the next header signature, and so is, from
+// then on, anything that is not a record where one should start.
+bool names_document_xml(std::string_view z) {
+    const std::string_view local{"PK\x03\x04", 4};
+    const std::string_view central{"PK\x01\x02", 4};
+    const auto next_signature = [&](std::size_t from) {
+        const std::size_t a = from > z.size() ? std::string_view::npos : z.find(local, from);
+        const std::size_t b = from > z.size() ? std::string_view::npos : z.find(central, from);
+        return std::min(a, b);
+    };
+    bool lenient = false;
+    std::size_t at = 0;
+    while (at != std::string_view::npos && at + 4 <= z.size()) {
+        const std::string_view signature = z.substr(at, 4);
+        const bool is_local = signature == local;
+        if (!is_local && signature != central) {
+            // The end of central directory (or its ZIP64 form): every entry has been seen.
+            if (signature == std::string_view{"PK\x05\x06", 4} ||
+                signature == std::string_view{"PK\x06\x06", 4})
+                return false;
+            if (!lenient) return false;
+            at = next_signature(at + 1);
+            continue;
+        }
+        const std::size_t fixed = is_local ? 30 : 46;
+        if (at + fixed > z.size()) return false;
+        const std::size_t name_length = le(z, at + (is_local ? 26 : 28), 2);
+        const std::size_t rest =
+            is_local ? le(z, at + 28, 2) : std::size_t{le(z, at + 30, 2)} + le(z, at + 32, 2);
+        const std::size_t method = le(z, at + (is_local ? 8 : 10), 2);
+        const std::size_t header_end = at + fixed + name_length + rest;
+        if (header_end > z.size()) return false;
+        if (z.substr(at + fixed, name_length) == "word/document.xml" && (method == 0 || method == 8))
+            return true;
+        if (!is_local) {
+            at = header_end;
+            continue;
+        }
+        const std::uint32_t compressed = le(z, at + 18, 4);
+        const bool scan = (le(z, at + 6, 2) & 8) != 0 || compressed == 0xffffffff;
+        const std::size_t data_end = header_end + (compressed == 0xffffffff ? 0 : compressed);
+        if (scan) {
+            lenient = true;
+            at = next_signature(data_end);
+        } else {
+            at = data_end;
+        }
+    }
+    return false;
+}
+
 // What the header says decides acceptance.
 std::optional<jobs::CvType> expected_verdict(std::string_view filename, std::uint64_t max_size,
                                              std::string_view content) {
@@ -142,7 +209,7 @@ std::optional<jobs::CvType> expected_verdict(std::string_view filename, std::uin
     if (ext == ".pdf") return content.starts_with("%PDF-") ? std::optional{jobs::CvType::pdf} : std::nullopt;
     if (ext != ".docx") return std::nullopt;
     if (!content.starts_with(std::string_view{"PK\x03\x04", 4})) return std::nullopt;
-    if (content.find("word/document.xml") == std::string_view::npos) return std::nullopt;
+    if (!names_document_xml(content)) return std::nullopt;
     return jobs::CvType::docx;
 }
 

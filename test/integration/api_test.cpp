@@ -16,6 +16,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <future>
 #include <string>
@@ -406,6 +408,32 @@ TEST_CASE(
 
 // ---- Outages: rollback with the dependency really stopped ----------------------------
 
+namespace {
+
+// What /readyz may say about a failed check: its category, never an address, a port or the
+// driver's words (issue 9: the body held `127.0.0.1:33353` and libpq's `connection to server
+// at "127.0.0.1", port 59229 failed`).
+void require_readiness_body_says_only(const Answer& ready, const std::string& check,
+                                      const std::set<std::string>& categories) {
+    REQUIRE(ready.status == 503);
+    const std::string& body = ready.raw.body();
+    INFO(body);
+    const auto& entry = ready.object().at("checks").as_object().at(check).as_object();
+    CHECK(categories.count(str(entry.at("error"))) == 1);
+    CHECK(keys_of(entry) == std::set<std::string>{"status", "latency_ms", "error"});
+    CHECK_THAT(body, !Catch::Contains("127.0.0.1") && !Catch::Contains("localhost") &&
+                         !Catch::Contains("connection to server") && !Catch::Contains("://") &&
+                         !Catch::Contains("calling hello") && !Catch::Contains("socket"));
+    for (const std::string& url :
+         {stack_env().database_url, stack_env().mongo_url, stack_env().rabbitmq_url}) {
+        const std::string port = url.substr(url.rfind(':') + 1, 5);
+        const std::string digits = port.substr(0, port.find_first_not_of("0123456789"));
+        CHECK_THAT(body, !Catch::Contains(digits));
+    }
+}
+
+}  // namespace
+
 TEST_CASE(
     "a MongoDB outage answers 503 with Retry-After, leaves no file and no message, and readiness names "
     "mongodb, and the next submit after it comes back succeeds") {
@@ -417,6 +445,9 @@ TEST_CASE(
         CHECK(ready.status == 503);
         const auto& checks = ready.object().at("checks").as_object();
         CHECK(checks.at("mongodb").as_object().at("status") != "ok");
+        // The driver's server selection gives up on a refused connection, unless readiness'
+        // own deadline comes first.
+        require_readiness_body_says_only(ready, "mongodb", {"refused", "timeout"});
         CHECK(checks.at("postgresql").as_object().at("status") == "ok");
         CHECK(checks.at("rabbitmq").as_object().at("status") == "ok");
         CHECK(checks.at("volume").as_object().at("status") == "ok");
@@ -461,6 +492,10 @@ TEST_CASE(
         const auto ready = gw.get("/readyz");
         CHECK(ready.status == 503);
         CHECK(ready.object().at("checks").as_object().at("rabbitmq").as_object().at("status") != "ok");
+        // The first check after the broker went away may meet the lost connection ("error");
+        // from the next one on, the reconnect is refused.
+        require_readiness_body_says_only(ready, "rabbitmq", {"refused", "error"});
+        require_readiness_body_says_only(gw.get("/readyz"), "rabbitmq", {"refused"});
 
         rabbitmq.end();
     }
@@ -497,6 +532,7 @@ TEST_CASE(
         const auto ready = gw.get("/readyz");
         CHECK(ready.status == 503);
         CHECK(ready.object().at("checks").as_object().at("postgresql").as_object().at("status") != "ok");
+        require_readiness_body_says_only(ready, "postgresql", {"refused"});
 
         // The hot path does not touch cold storage.
         CHECK(gw.get("/jobs/" + id + "/status").status == 200);
@@ -735,6 +771,47 @@ TEST_CASE(
     REQUIRE(messages.size() == 1);
     for (const auto& f : messages[0].json.at("file_paths").as_array())
         CHECK(str(f.as_object().at("file_path")).rfind(gw.volume() + "/" + id + "/" + p + "_", 0) == 0);
+}
+
+TEST_CASE(
+    "a PDF named with 94 Japanese characters is accepted under a name cut in its stem, and a ZIP that holds "
+    "word/document.xml only inside a file's data is skipped") {
+    // Issue 9: the long name was cut before its extension was read ("Invalid file type
+    // '(none)'"); the ZIP passed as a DOCX because the bytes were somewhere in it.
+    std::string japanese;
+    for (int i = 0; i < 94; ++i) japanese += "\xe5\xb1\xa5";  // 履
+    // A real ZIP (python3's zipfile) with one stored entry, notes.txt, whose data is a local
+    // header named word/document.xml.
+    const std::string path = "/tmp/cvgate-api-test-fake-" + std::to_string(::getpid()) + ".docx";
+    shell("python3 - '" + path + R"(' <<'EOF'
+import struct, sys, zipfile
+fake = struct.pack('<4sHHHHHIIIHH', b'PK\x03\x04', 20, 0, 0, 0, 0, 0, 0, 0, 17, 0) + b'word/document.xml'
+with zipfile.ZipFile(sys.argv[1], 'w') as z:
+    z.writestr('notes.txt', fake)
+EOF)");
+    const std::string fake_docx = read_file(path);
+    fs::remove(path);
+    REQUIRE(fake_docx.find("word/document.xml") != std::string::npos);
+
+    Gateway gw;
+    Multipart form;
+    form.field("jd_text", job_description())
+        .file(japanese + ".pdf", pdf_bytes("long"))
+        .file("fake.docx", fake_docx)
+        .file("real.docx", docx_bytes());
+    const auto a = gw.post_form("/jobs/submit", form);
+    const std::string id = accepted(a);
+    const std::string p = prefix_of(id);
+    CHECK(a.object().at("cv_details") ==
+          json::array{
+              json::object{{"cv_id", p + "_000"}, {"original_filename", japanese.substr(0, 249) + ".pdf"}},
+              json::object{{"cv_id", p + "_001"}, {"original_filename", "real.docx"}}});
+    CHECK(a.object().at("warnings").at("details") ==
+          json::array{
+              json::object{{"filename", "fake.docx"},
+                           {"reason", "File content is not a valid DOCX document (no word/document.xml)"}}});
+    CHECK(gw.volume_tree() ==
+          std::vector<std::string>{".incoming", id, id + "/" + p + "_000.pdf", id + "/" + p + "_001.docx"});
 }
 
 TEST_CASE(
@@ -1000,4 +1077,7 @@ TEST_CASE("GET /readyz is 200 with MongoDB, PostgreSQL, RabbitMQ and the volume 
         CHECK(kv.value().as_object().at("status") == "ok");
         CHECK(kv.value().as_object().at("latency_ms").is_number());
     }
+    // Issue 9: latencies read 3.194668E0; now like 3.19 (or 0.412 below 1 ms).
+    CHECK(matches(a.raw.body(), R"(.*"latency_ms":-?[0-9]+\.[0-9]{1,3}[,}].*)"));
+    CHECK_THAT(a.raw.body(), !Catch::Contains("E0") && !Catch::Contains("e-"));
 }

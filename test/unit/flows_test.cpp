@@ -25,7 +25,14 @@ namespace fs = std::filesystem;
 
 const std::string jd(60, 'j');
 const std::string pdf = "%PDF-1.7\nhello pdf\n%%EOF";
-const std::string docx = std::string{"PK\x03\x04", 4} + "....word/document.xml....";
+// The smallest ZIP CvFileCheck takes for a DOCX: one local header (stored, empty) named
+// word/document.xml; test/unit/cv_file_test.cpp checks real ones.
+const std::string docx =
+    std::string{
+        "PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x11\x00\x00\x00",
+        30} +
+    "word/document.xml";
 
 struct Rig {
     fs::path dir = fs::temp_directory_path() / ("cvgate-flows-" + ids_suffix());
@@ -162,6 +169,18 @@ TEST_CASE("invalid files are skipped and reported, valid ones accepted", "[flows
     CHECK(out.skipped[1].reason == "File content is not a valid PDF document");
     CHECK(out.skipped[2].reason == "File is empty");
     CHECK(out.skipped[3].reason == "File content is not a valid DOCX document (no word/document.xml)");
+    CHECK(rig.files_on_volume() == 1);
+}
+
+TEST_CASE("a PDF with a name over 255 bytes is accepted under its shortened name", "[flows]") {
+    // Issue 9: the name was cut before its extension was read, and the file skipped.
+    std::string name;
+    for (int i = 0; i < 94; ++i) name += "\xe5\xb1\xa5";  // 94 Japanese characters, 282 bytes
+    Rig rig;
+    auto out = rig.submit({{name + ".pdf", pdf}});
+    REQUIRE(out.cvs.size() == 1);
+    CHECK(out.skipped.empty());
+    CHECK(out.cvs[0].original_filename == name.substr(0, 249) + ".pdf");
     CHECK(rig.files_on_volume() == 1);
 }
 

@@ -68,3 +68,20 @@ TEST_CASE("lines below the level are dropped; text format stays one line per eve
     REQUIRE(lines.size() == 1);
     CHECK_THAT(lines[0], Catch::Contains("warning shown k=two\\u000alines"));
 }
+
+TEST_CASE("a duration in a log line reads 3.19, not 3.194668E0", "[logging]") {
+    // Issue 9: doubles were written in full precision (and /readyz in Boost.JSON's 3.194668E0).
+    auto json_lines = lines_of([](Logger& log) {
+        log.info("request", {{"duration_ms", 3.194668}, {"small_ms", 0.0412345}, {"whole_ms", 12.0}});
+    });
+    REQUIRE(json_lines.size() == 1);
+    CHECK_THAT(json_lines[0], Catch::Contains(R"("duration_ms":3.19,"small_ms":0.041,"whole_ms":12.0})"));
+    CHECK(boost::json::parse(json_lines[0]).as_object().at("duration_ms") == 3.19);
+    auto text_lines = lines_of(
+        [](Logger& log) {
+            log.info("request", {{"duration_ms", 3.194668}});
+        },
+        LogFormat::text);
+    REQUIRE(text_lines.size() == 1);
+    CHECK_THAT(text_lines[0], Catch::EndsWith(" request duration_ms=3.19"));
+}

@@ -1,5 +1,8 @@
 #include <cvgate/api/readiness.hpp>
 
+#include <cvgate/clients/client_error.hpp>
+#include <cvgate/text/json_number.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -21,6 +24,7 @@ struct Outcome {
     bool done = false;
     bool ok = false;
     std::string error;
+    std::string_view category;  // clients::Cause, as the body says it
     double latency_ms = 0;
 };
 
@@ -39,8 +43,12 @@ asio::awaitable<void> run_check(std::shared_ptr<Round> round, std::size_t i,
     try {
         co_await check();
         out.ok = true;
+    } catch (const clients::ClientError& e) {
+        out.error = e.what();
+        out.category = clients::to_string(e.cause());
     } catch (const std::exception& e) {
         out.error = e.what();
+        out.category = clients::to_string(clients::Cause::error);
     }
     out.done = true;
     out.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -73,12 +81,20 @@ void add_readiness_route(http::Router& router, ReadinessOptions options) {
             if (draining) {
                 entry["status"] = "skipped";
             } else if (!o.done) {
+                const double waited = std::chrono::duration<double, std::milli>(opts->timeout).count();
                 entry["status"] = "timeout";
-                entry["latency_ms"] = std::chrono::duration<double, std::milli>(opts->timeout).count();
+                entry["latency_ms"] = text::readable(waited);
+                entry["error"] = "timeout";
+                if (opts->on_failure)
+                    opts->on_failure(opts->checks[i].name, "timeout",
+                                     "no answer within " + std::to_string(opts->timeout.count()) + " ms");
             } else {
                 entry["status"] = o.ok ? "ok" : "error";
-                entry["latency_ms"] = o.latency_ms;
-                if (!o.ok) entry["error"] = o.error;
+                entry["latency_ms"] = text::readable(o.latency_ms);
+                if (!o.ok) {
+                    entry["error"] = o.category;
+                    if (opts->on_failure) opts->on_failure(opts->checks[i].name, o.category, o.error);
+                }
             }
             ready = ready && o.done && o.ok;
             checks[opts->checks[i].name] = std::move(entry);

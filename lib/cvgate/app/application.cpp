@@ -127,18 +127,10 @@ struct Application::Dependencies {
 Application::Application(Config config, int log_fd)
     : config_{std::move(config)},
       logger_{config_.log_level, config_.log_format, log_fd},
+      driver_logs_{logger_},
       blocking_{config_.blocking_threads},
       metrics_{std::make_unique<Metrics>()},
       deps_{std::make_unique<Dependencies>(config_, blocking_, logger_, *metrics_)} {
-    // mongo-c-driver's own diagnostics join the structured log instead of bare stderr.
-    clients::mongo::set_driver_log_sink(
-        [this](clients::mongo::DriverLogLevel level, std::string_view domain, std::string_view message) {
-            const LogLevel mapped = level == clients::mongo::DriverLogLevel::error     ? LogLevel::error
-                                    : level == clients::mongo::DriverLogLevel::warning ? LogLevel::warning
-                                    : level == clients::mongo::DriverLogLevel::info    ? LogLevel::info
-                                                                                       : LogLevel::debug;
-            logger_.log(mapped, "mongo driver", {{"domain", domain}, {"message", message}});
-        });
     api::add_service_routes(router_);
     api::add_docs_routes(router_);
 
@@ -152,6 +144,10 @@ Application::Application(Config config, int log_fd)
 
     api::ReadinessOptions ready;
     ready.draining = &draining_;
+    ready.on_failure = [this](std::string_view check, std::string_view category, std::string_view detail) {
+        logger_.warning("readiness check failed",
+                        {{"check", check}, {"category", category}, {"error", detail}});
+    };
     Dependencies* d = deps_.get();
     ready.checks = {
         {"mongodb", [d]() { return d->measured_hot.ping(); }},

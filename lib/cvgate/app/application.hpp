@@ -4,6 +4,7 @@
 // starts this and waits for a signal.
 
 #include <cvgate/app/config.hpp>
+#include <cvgate/app/driver_logs.hpp>
 #include <cvgate/app/logging.hpp>
 #include <cvgate/exec/blocking_pool.hpp>
 #include <cvgate/http/router.hpp>
@@ -42,6 +43,7 @@ private:
 
     Config config_;
     Logger logger_;
+    DriverLogs driver_logs_;  // after logger_, before the clients: outlives them
     exec::BlockingPool blocking_;
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<Dependencies> deps_;

@@ -1,5 +1,6 @@
 #include <cvgate/app/logging.hpp>
 
+#include <cvgate/text/json_number.hpp>
 #include <cvgate/text/utf8.hpp>
 
 #include <unistd.h>
@@ -43,9 +44,13 @@ void append_timestamp(std::string& out) {
 
 template <typename T>
 void append_number(std::string& out, T value) {
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-    out.append(buf, end);
+    if constexpr (std::is_floating_point_v<T>) {
+        text::append_json_number(out, text::readable(value));  // a double logged is a measurement
+    } else {
+        char buf[32];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+        out.append(buf, end);
+    }
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ struct LogField {
     LogField(std::string_view k, unsigned long v) : key{k}, value{static_cast<std::uint64_t>(v)} {}
     LogField(std::string_view k, long long v) : key{k}, value{static_cast<std::int64_t>(v)} {}
     LogField(std::string_view k, unsigned long long v) : key{k}, value{static_cast<std::uint64_t>(v)} {}
-    LogField(std::string_view k, double v) : key{k}, value{v} {}
+    LogField(std::string_view k, double v)
+        : key{k}, value{v} {}  // a measurement: written as text::readable()
     LogField(std::string_view k, bool v) : key{k}, value{v} {}
     std::string_view key;
     Value value;

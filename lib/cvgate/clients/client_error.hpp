@@ -18,18 +18,35 @@ enum class ErrorKind {
 
 std::string_view to_string(ErrorKind kind) noexcept;
 
+// Why a dependency could not be used, in the few words a probe's answer may carry (no host,
+// port or driver text): nothing listens there, it did not answer in time, it refused the
+// credentials, or anything else.
+enum class Cause { refused, timeout, auth, error };
+
+std::string_view to_string(Cause cause) noexcept;
+
+// The cause a driver's own message names ("Connection refused", "password authentication
+// failed"...), for drivers that give no better signal; `fallback` when it names none.
+Cause cause_of_text(std::string_view driver_message, Cause fallback = Cause::error) noexcept;
+
 class ClientError : public std::runtime_error {
 public:
     ClientError(ErrorKind kind, std::string_view dependency, const std::string& message)
+        : ClientError{kind, dependency, message, kind == ErrorKind::timeout ? Cause::timeout : Cause::error} {
+    }
+    ClientError(ErrorKind kind, std::string_view dependency, const std::string& message, Cause cause)
         : std::runtime_error{std::string{dependency} + " " + std::string{to_string(kind)} + ": " + message},
           kind_{kind},
+          cause_{cause},
           dependency_{dependency} {}
 
     ErrorKind kind() const noexcept { return kind_; }
+    Cause cause() const noexcept { return cause_; }
     std::string_view dependency() const noexcept { return dependency_; }
 
 private:
     ErrorKind kind_;
+    Cause cause_;
     std::string_view dependency_;  // a string literal: "postgres", "mongo", "rabbitmq", "volume"
 };
 

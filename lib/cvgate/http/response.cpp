@@ -1,8 +1,9 @@
 #include <cvgate/http/response.hpp>
 
+#include <cvgate/text/json_number.hpp>
+
 #include <boost/beast/http/field.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
 namespace cvgate::http {
@@ -10,7 +11,7 @@ namespace cvgate::http {
 Response json_response(Status status, const boost::json::value& body) {
     Response res{status, 11};
     res.set(boost::beast::http::field::content_type, "application/json");
-    res.body() = boost::json::serialize(body);
+    res.body() = text::to_json(body);
     return res;
 }
 

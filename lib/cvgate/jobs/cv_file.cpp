@@ -11,7 +11,8 @@ namespace {
 
 constexpr std::string_view pdf_magic = "%PDF-";
 constexpr std::string_view zip_magic{"PK\x03\x04", 4};
-constexpr std::string_view docx_marker = "word/document.xml";
+constexpr std::size_t max_filename_bytes = 255;
+constexpr std::size_t max_extension_bytes = 32;
 
 std::string lower_extension(std::string_view name) {
     auto dot = name.rfind('.');
@@ -41,14 +42,24 @@ std::string clean_filename(std::string_view raw) {
         }
         const auto c = static_cast<unsigned char>(raw[0]);
         const bool control = n == 1 && (c < 0x20 || c == 0x7f);
-        if (!control) {
-            if (out.size() + n > 255) break;
-            out.append(raw.substr(0, n));
-        }
+        if (!control) out.append(raw.substr(0, n));
         raw.remove_prefix(n);
     }
     if (out == "." || out == "..") out.clear();
-    return out;
+    if (out.size() <= max_filename_bytes) return out;
+    // Too long: the stem gives way, so that the extension (which decides the file's type)
+    // survives; a "extension" too long to be one is cut like the rest.
+    const auto dot = out.rfind('.');
+    const bool has_extension = dot != std::string::npos && dot > 0 && out.size() - dot <= max_extension_bytes;
+    const std::string extension = has_extension ? out.substr(dot) : std::string{};
+    const std::string_view stem = std::string_view{out}.substr(0, has_extension ? dot : out.size());
+    std::size_t keep = 0;  // whole code points of the stem that fit
+    while (keep < stem.size()) {
+        const std::size_t n = text::utf8_sequence_length(stem.substr(keep));
+        if (keep + n + extension.size() > max_filename_bytes) break;
+        keep += n;
+    }
+    return std::string{stem.substr(0, keep)} + extension;
 }
 
 std::string_view extension_of(CvType type) noexcept { return type == CvType::pdf ? ".pdf" : ".docx"; }
@@ -91,22 +102,7 @@ bool CvFileCheck::feed(std::string_view chunk) {
         reject("File exceeds the maximum size of " + human_size(max_size_));
         return false;
     }
-    if (type_ == CvType::docx && !saw_document_xml_) {
-        // ZIP keeps entry names uncompressed in local headers and the central directory;
-        // `tail_` holds the last bytes seen, for a name cut across two chunks.
-        const std::size_t keep = docx_marker.size() - 1;
-        std::string seam = tail_;
-        seam.append(chunk.substr(0, std::min(chunk.size(), keep)));
-        if (chunk.find(docx_marker) != std::string_view::npos ||
-            seam.find(docx_marker) != std::string::npos) {
-            saw_document_xml_ = true;
-        } else if (chunk.size() >= keep) {
-            tail_.assign(chunk.substr(chunk.size() - keep));
-        } else {
-            tail_.append(chunk);
-            if (tail_.size() > keep) tail_.erase(0, tail_.size() - keep);
-        }
-    }
+    if (type_ == CvType::docx) document_xml_.feed(chunk);
     return true;
 }
 
@@ -117,7 +113,7 @@ std::optional<CvType> CvFileCheck::finish() {
         else if (head_.size() < (type_ == CvType::pdf ? pdf_magic.size() : zip_magic.size()))
             reject(std::string{"File content is not a valid "} + (type_ == CvType::pdf ? "PDF" : "DOCX") +
                    " document");
-        else if (type_ == CvType::docx && !saw_document_xml_)
+        else if (type_ == CvType::docx && !document_xml_.found())
             reject("File content is not a valid DOCX document (no word/document.xml)");
     }
     if (rejected_) return std::nullopt;

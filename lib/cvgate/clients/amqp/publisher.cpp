@@ -207,8 +207,11 @@ private:
         const auto now = Clock::now();
         if (now < retry_at_) {
             const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - now);
-            op.settle(unavailable("not connected to " + endpoint_.describe() + " (" + last_connect_error_ +
-                                  "); next attempt in " + std::to_string(wait.count()) + " ms"));
+            op.settle(std::make_exception_ptr(ClientError{ErrorKind::unavailable, "rabbitmq",
+                                                          "not connected to " + endpoint_.describe() + " (" +
+                                                              last_connect_error_ + "); next attempt in " +
+                                                              std::to_string(wait.count()) + " ms",
+                                                          last_connect_cause_}));
             return false;
         }
         try {
@@ -217,6 +220,7 @@ private:
             const std::string_view what = e.what();
             const auto colon = what.find(": ");
             last_connect_error_ = colon == what.npos ? what : what.substr(colon + 2);
+            last_connect_cause_ = e.cause();
             retry_at_ = Clock::now() + backoff_;
             backoff_ = std::min(backoff_ * 2, options_.reconnect_backoff_max);
             op.settle(std::current_exception());
@@ -325,6 +329,7 @@ private:
     Clock::time_point retry_at_{};
     std::chrono::milliseconds backoff_;
     std::string last_connect_error_;
+    Cause last_connect_cause_ = Cause::error;  // why the last attempt failed, for the ones it refuses
     asio::steady_timer tick_;
     bool ticking_ = false;
 };

@@ -80,8 +80,9 @@ private:
     std::shared_ptr<Impl> impl_;
 };
 
-// Where mongo-c-driver's own diagnostics go, process-wide. Without a sink, warnings and
-// errors are written to stderr and the rest is dropped.
+// Where mongo-c-driver's own diagnostics go, process-wide, from the first client to the
+// driver's clean-up at exit. Without a sink, warnings and errors are written to stderr as one
+// JSON object per line and the rest is dropped.
 enum class DriverLogLevel { debug, info, warning, error };
 using DriverLogSink = std::function<void(DriverLogLevel, std::string_view domain, std::string_view message)>;
 void set_driver_log_sink(DriverLogSink sink);

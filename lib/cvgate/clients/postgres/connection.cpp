@@ -2,6 +2,7 @@
 
 #include <cvgate/clients/postgres/impl/errors.hpp>
 #include <cvgate/clients/postgres/impl/socket_wait.hpp>
+#include <cvgate/clients/postgres/notices.hpp>
 
 #include <libpq-fe.h>
 
@@ -26,9 +27,6 @@ using OwnedResult = std::unique_ptr<PGresult, ClearResult>;
 struct FinishConn {
     void operator()(PGconn* c) const noexcept { PQfinish(c); }
 };
-
-// Notices ("relation already exists, skipping"...) would go to stderr by default.
-void ignore_notice(void*, const char*) {}
 
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
@@ -97,6 +95,8 @@ Connection Connection::open(const ConnectOptions& options, Deadline deadline) {
 
     std::unique_ptr<PGconn, FinishConn> conn{PQconnectStartParams(keys.data(), values.data(), 1)};
     if (!conn) throw error(ErrorKind::unavailable, "could not allocate a connection");
+    // Notices ("relation already exists, skipping"...) would go to stderr by default.
+    PQsetNoticeProcessor(conn.get(), impl::forward_notice, nullptr);
     if (PQstatus(conn.get()) == CONNECTION_BAD)
         throw impl::connection_error(ErrorKind::unavailable, "could not connect", conn.get(), secret);
 
@@ -108,9 +108,10 @@ Connection Connection::open(const ConnectOptions& options, Deadline deadline) {
             const auto ready = wait_socket(PQsocket(conn.get()), state == PGRES_POLLING_READING,
                                            state == PGRES_POLLING_WRITING, limit);
             if (ready == SocketWait::timed_out) {
-                throw deadline_first ? error(ErrorKind::timeout, "deadline passed while connecting")
-                                     : error(ErrorKind::unavailable,
-                                             "no connection within " + ms_text(options.connect_timeout));
+                throw deadline_first
+                    ? error(ErrorKind::timeout, "deadline passed while connecting")
+                    : ClientError{ErrorKind::unavailable, "postgres",
+                                  "no connection within " + ms_text(options.connect_timeout), Cause::timeout};
             }
             if (ready == SocketWait::failed)
                 throw error(ErrorKind::unavailable, "could not connect: poll failed");
@@ -120,7 +121,6 @@ Connection Connection::open(const ConnectOptions& options, Deadline deadline) {
     if (PQsetnonblocking(conn.get(), 1) != 0)
         throw impl::connection_error(ErrorKind::unavailable, "could not set non-blocking mode", conn.get(),
                                      secret);
-    PQsetNoticeProcessor(conn.get(), ignore_notice, nullptr);
     return Connection{conn.release(), std::move(secret), options.cancel_grace};
 }
 

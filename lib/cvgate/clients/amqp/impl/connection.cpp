@@ -33,8 +33,12 @@ Connection::Connection(const Endpoint& endpoint, const ConnectionSettings& setti
     if (int status = amqp_socket_open_noblock(socket, endpoint.host.c_str(), endpoint.port, &tv);
         status != AMQP_STATUS_OK) {
         broken_ = true;
-        throw ClientError{status == AMQP_STATUS_TIMEOUT ? ErrorKind::timeout : ErrorKind::unavailable,
-                          "rabbitmq", "cannot connect to " + where + ": " + describe_status(status)};
+        // rabbitmq-c reports a refused connection only as a socket error.
+        const bool timed_out = status == AMQP_STATUS_TIMEOUT;
+        throw ClientError{
+            timed_out ? ErrorKind::timeout : ErrorKind::unavailable, "rabbitmq",
+            "cannot connect to " + where + ": " + describe_status(status),
+            timed_out ? Cause::timeout : cause_of_text(describe_status(status), Cause::refused)};
     }
 
     tv = to_timeval(remaining(deadline));
@@ -57,8 +61,10 @@ Connection::Connection(const Endpoint& endpoint, const ConnectionSettings& setti
         broken_ = true;
         const bool timed_out =
             reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && reply.library_error == AMQP_STATUS_TIMEOUT;
+        // The broker closes the connection on bad credentials (ACCESS_REFUSED, or just EOF).
         throw ClientError{timed_out ? ErrorKind::timeout : ErrorKind::unavailable, "rabbitmq",
-                          "cannot log in to " + where + ": " + describe_reply(reply)};
+                          "cannot log in to " + where + ": " + describe_reply(reply),
+                          timed_out ? Cause::timeout : Cause::auth};
     }
 }
 

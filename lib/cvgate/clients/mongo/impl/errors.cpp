@@ -77,7 +77,13 @@ ClientError driver_error(const bson_error_t& error, std::string_view operation, 
         .append(" (code ")
         .append(std::to_string(error.code))
         .append(")");
-    return ClientError{classify(error), "mongo", redact(std::move(message), secrets)};
+    const ErrorKind kind = classify(error);
+    const bool auth = error.domain == MONGOC_ERROR_CLIENT && error.code == MONGOC_ERROR_CLIENT_AUTHENTICATE;
+    // Otherwise the driver says why only in words ("connection refused calling hello on ...").
+    const Cause cause =
+        auth ? Cause::auth
+             : cause_of_text(error.message, kind == ErrorKind::timeout ? Cause::timeout : Cause::error);
+    return ClientError{kind, "mongo", redact(std::move(message), secrets), cause};
 }
 
 }  // namespace cvgate::clients::mongo::impl

@@ -3,9 +3,12 @@
 #include <cvgate/clients/mongo/client.hpp>
 
 #include <mongoc/mongoc.h>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <cstdio>
 #include <mutex>
+#include <string>
 #include <utility>
 
 namespace cvgate::clients::mongo {
@@ -53,7 +56,15 @@ void forward_driver_log(mongoc_log_level_t level, const char* domain, const char
         if (sink && *sink) {
             (*sink)(our_level, domain ? domain : "", message ? message : "");
         } else if (our_level >= DriverLogLevel::warning) {
-            std::fprintf(stderr, "mongoc %s: %s\n", domain ? domain : "", message ? message : "");
+            // No sink (before the application set one, or after it is gone): still one JSON
+            // object per line, so that whoever reads stderr as JSON is not broken.
+            const boost::json::object line{
+                {"level", our_level == DriverLogLevel::error ? "error" : "warning"},
+                {"msg", "mongo driver"},
+                {"domain", domain ? domain : ""},
+                {"message", message ? message : ""}};
+            const std::string text = boost::json::serialize(line) + "\n";
+            std::fwrite(text.data(), 1, text.size(), stderr);
         }
     } catch (...) {
         // A failing sink loses one line; the driver must never see an exception.

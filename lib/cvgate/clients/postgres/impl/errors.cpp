@@ -62,13 +62,19 @@ ClientError statement_error(const pg_result* result, pg_conn* conn, std::string_
     ErrorKind kind = state ? kind_of_sqlstate(state) : ErrorKind::rejected;
     if (lost) kind = ErrorKind::unavailable;
     if (lost && !state) text = "connection lost: " + text;
-    return error(kind, text);
+    // Class 28: invalid authorization specification.
+    const Cause cause = state && std::string_view{state}.starts_with("28") ? Cause::auth
+                        : kind == ErrorKind::timeout                       ? Cause::timeout
+                                                                           : cause_of_text(text);
+    return ClientError{kind, "postgres", text, cause};
 }
 
 ClientError connection_error(ErrorKind kind, std::string_view what, pg_conn* conn, std::string_view secret) {
     std::string text{what};
     if (conn) text += ": " + safe_text(PQerrorMessage(conn), secret);
-    return error(kind, text);
+    // libpq says why only in words: "Connection refused", "password authentication failed".
+    return ClientError{kind, "postgres", text,
+                       cause_of_text(text, kind == ErrorKind::timeout ? Cause::timeout : Cause::error)};
 }
 
 }  // namespace cvgate::clients::postgres::impl

@@ -191,15 +191,8 @@ Application::Application(Config config, int log_fd)
                  [d] { return static_cast<double>(d->pg_pool.stats().waiting); });
 }
 
-Application::~Application() {
-    shutdown();
-    // The MongoDB pool ends its sessions on the server as it is destroyed, and the driver may
-    // log about it (FerretDB has no endSessions): keep its lines in the structured log until the
-    // pool is gone, instead of letting the driver write bare text to stderr.
-    server_.reset();
-    deps_.reset();
-    clients::mongo::set_driver_log_sink(nullptr);
-}
+// The driver log sink (driver_logs_) outlives the clients by member order.
+Application::~Application() { shutdown(); }
 
 void Application::start() {
     server_->start();

@@ -384,3 +384,122 @@ TEST_CASE("graceful shutdown lets in-flight requests finish and closes idle conn
     CHECK(server->server().connections() == 0);
     CHECK_THROWS(Client{port});  // nothing listens any more
 }
+
+// The drain (issue 15): after shutdown begins, idle keep-alive connections stay open for a
+// while and what arrives on them is served, so that a balancer's pooled connection and the
+// shutdown meeting in the same millisecond cost no request.
+namespace {
+
+http::ServerOptions drain_options() {
+    auto options = TestServer::defaults();
+    options.limits.idle_timeout = 10s;   // idle connections outlive every drain below
+    options.limits.header_timeout = 5s;  // a head may straddle the drain's end
+    return options;
+}
+
+// Makes `c` an idle keep-alive connection: one request answered, the connection kept.
+void make_idle(Client& c) {
+    c.send(get_request("/healthz"));
+    auto r = c.read_reply();
+    REQUIRE(r.result_int() == 200);
+    REQUIRE(r.keep_alive());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "during the drain, a request on an idle keep-alive connection gets a whole answer with "
+    "Connection: close",
+    "[http][shutdown][drain]") {
+    TestRoutes routes;
+    TestServer server{routes.router, drain_options()};
+    Client idle{server.port()};
+    make_idle(idle);
+
+    auto stopping = std::async(std::launch::async, [&] { server.server().shutdown(4000ms, 1000ms); });
+    while (!server.server().draining()) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(200ms);  // well inside the drain
+    idle.send(get_request("/healthz"));
+    auto r = idle.read_reply();
+    CHECK(r.result_int() == 200);
+    CHECK(boost::json::parse(r.body()).at("status") == "ok");
+    CHECK(!r.keep_alive());
+    CHECK(idle.wait_closed(2s).has_value());  // closed after its answer, not at the drain's end
+    stopping.get();
+}
+
+TEST_CASE("an idle connection is closed at the end of the drain, not when shutdown begins",
+          "[http][shutdown][drain]") {
+    TestRoutes routes;
+    TestServer server{routes.router, drain_options()};
+    Client idle{server.port(), 100ms};
+    make_idle(idle);
+    Client unused{server.port(), 100ms};  // opened, never used: idle as well
+    while (server.server().connections() < 2) std::this_thread::sleep_for(1ms);
+
+    const auto begun = std::chrono::steady_clock::now();
+    auto stopping = std::async(std::launch::async, [&] { server.server().shutdown(4000ms, 1000ms); });
+    CHECK(!idle.wait_closed(500ms).has_value());  // still open halfway through the drain
+    CHECK(idle.wait_closed(3s).has_value());
+    CHECK(unused.wait_closed(1s).has_value());
+    CHECK(std::chrono::steady_clock::now() - begun >= 900ms);
+    stopping.get();
+    CHECK(server.server().connections() == 0);
+}
+
+TEST_CASE(
+    "when shutdown begins the listener refuses new connections at once, while idle ones are still served",
+    "[http][shutdown][drain]") {
+    TestRoutes routes;
+    TestServer server{routes.router, drain_options()};
+    const auto port = server.port();
+    Client idle{port};
+    make_idle(idle);
+
+    auto stopping = std::async(std::launch::async, [&] { server.server().shutdown(4000ms, 2000ms); });
+    while (!server.server().draining()) std::this_thread::sleep_for(1ms);
+    bool refused = false;
+    for (const auto until = std::chrono::steady_clock::now() + 1s;
+         !refused && std::chrono::steady_clock::now() < until;) {
+        try {
+            Client late{port};
+            std::this_thread::sleep_for(5ms);
+        } catch (const std::exception&) {
+            refused = true;
+        }
+    }
+    CHECK(refused);
+    CHECK(stopping.wait_for(0s) != std::future_status::ready);  // still draining
+    idle.send(get_request("/healthz"));
+    auto r = idle.read_reply();
+    CHECK(r.result_int() == 200);
+    CHECK(!r.keep_alive());
+    stopping.get();
+}
+
+TEST_CASE(
+    "a request whose first bytes came before the drain's end is served, and shutdown still ends "
+    "within the grace period",
+    "[http][shutdown][drain]") {
+    TestRoutes routes;
+    TestServer server{routes.router, drain_options()};
+    const auto port = server.port();
+    Client straddling{port}, stalled{port};
+    make_idle(straddling);
+    make_idle(stalled);
+
+    const auto begun = std::chrono::steady_clock::now();
+    auto stopping = std::async(std::launch::async, [&] { server.server().shutdown(3000ms, 1000ms); });
+    std::this_thread::sleep_for(500ms);
+    straddling.send("GET /healthz HTTP/1.1\r\n");
+    stalled.send("GET /healthz HTTP/1.1\r\n");  // and nothing more: cut when the grace ends
+    std::this_thread::sleep_for(1000ms);        // past the drain's end
+    straddling.send("Host: test\r\n\r\n");
+    auto r = straddling.read_reply();
+    CHECK(r.result_int() == 200);
+    CHECK(!r.keep_alive());
+
+    stopping.get();
+    const auto took = std::chrono::steady_clock::now() - begun;
+    CHECK(took < 3000ms + 1500ms);  // the grace, and a generous margin for a loaded machine
+}

@@ -175,20 +175,38 @@ void Server::start() {
     }
 }
 
-void Server::shutdown(std::chrono::milliseconds grace) {
+void Server::shutdown(std::chrono::milliseconds grace, std::chrono::milliseconds drain) {
     if (stopped_) return;
     stopped_ = true;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + grace;
+    const auto drain_end = start + std::min(drain, grace);
+    auto wait_until = [this](std::chrono::steady_clock::time_point until) {
+        while (shared_->connections.load() > 0 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    };
+    // From here on every answer says `Connection: close`, and a connection that has been
+    // answered closes instead of waiting for its next request.
     shared_->draining.store(true);
     for (auto& worker : workers_) {
         asio::post(*worker->ioc, [w = worker.get()] {
             boost::system::error_code ignored;
             if (w->acceptor) w->acceptor->close(ignored);
-            w->idle.close_all();
         });
     }
-    const auto deadline = std::chrono::steady_clock::now() + grace;
-    while (shared_->connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    // The drain: a peer (a load balancer's keep-alive pool, say) may pick an idle connection
+    // at any moment, and closing it under a request that is on its way loses that request —
+    // a POST that a proxy must not retry. So idle connections stay open for a while; each one
+    // the peer uses is served and closed by us after its answer, which no peer misreads.
+    wait_until(drain_end);
+    // Whatever is still idle now was left unused for the whole drain. Closing it can still
+    // meet a request on the wire; no server can avoid that (a FIN does not make the request
+    // answerable: a half-closed connection cannot carry the answer). What does avoid it is a
+    // peer whose own idle timeout is shorter than the drain: it closes such connections first
+    // (deploy/nginx sets `keepalive_timeout` below DRAIN_SECONDS). A connection whose first
+    // bytes have arrived is no longer idle: it is served, whatever the clock says.
+    for (auto& worker : workers_) asio::post(*worker->ioc, [w = worker.get()] { w->idle.close_all(); });
+    wait_until(deadline);
     for (auto& worker : workers_) worker->ioc->stop();
     for (auto& worker : workers_)
         if (worker->thread.joinable()) worker->thread.join();

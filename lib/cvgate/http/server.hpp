@@ -72,10 +72,12 @@ public:
 
     // Starts the I/O threads; returns at once.
     void start();
-    // Graceful shutdown: stop accepting, close idle keep-alive connections, let in-flight
-    // requests finish (their responses say `Connection: close`), and after `grace` cut
-    // whatever is left. Blocks until every I/O thread has exited. Call from a non-I/O thread.
-    void shutdown(std::chrono::milliseconds grace);
+    // Graceful shutdown: stop accepting at once; for `drain`, keep the idle keep-alive
+    // connections open and serve what arrives on them (every answer from now on says
+    // `Connection: close`); then close the connections still idle; let in-flight requests
+    // finish, and after `grace` (counted from the call, the drain included) cut whatever is
+    // left. Blocks until every I/O thread has exited. Call from a non-I/O thread.
+    void shutdown(std::chrono::milliseconds grace, std::chrono::milliseconds drain = {});
     bool draining() const noexcept;
     std::size_t connections() const noexcept;
     std::size_t requests_in_flight() const noexcept;

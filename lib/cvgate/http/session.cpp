@@ -162,11 +162,17 @@ private:
     std::uint64_t body_bytes_in_ = 0;
 };
 
+// Waits for the first bytes of the next request. Meanwhile the connection is idle: a shutdown
+// leaves it open for the drain and closes it at the drain's end (IdleSet::close_all), unless
+// its bytes have arrived by then. A new connection counts as idle until its first bytes come:
+// its peer opened it to send something, and may do so during the drain.
 asio::awaitable<bool> Session::wait_for_request(bool first) {
     if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
+    // During a shutdown an answered connection closes: its answer said `Connection: close`.
     if (!first && shared_->draining.load(std::memory_order_relaxed)) co_return false;
+    if (idle_.closed()) co_return false;
     stream_.expires_after(first ? limits_.header_timeout : limits_.idle_timeout);
-    if (!first) idle_.insert(idle_node_);
+    idle_.insert(idle_node_);
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(first_read_size), use_tuple);
     idle_.erase(idle_node_);
     if (ec) co_return false;

@@ -35,9 +35,9 @@ inline constexpr std::size_t parse_window = 64 * 1024;
 // takes reading the head; past a few such connections at once, it is sent unread.
 inline constexpr std::size_t max_refusals_reading_head = 64;
 
-// The connections of one I/O thread that wait for their next request: what a shutdown
-// closes at once. An intrusive list, so that parking a connection allocates nothing.
-// Touched only from its I/O thread.
+// The connections of one I/O thread that wait for (the first bytes of) their next request:
+// what a shutdown closes at the end of its drain. An intrusive list, so that parking a
+// connection allocates nothing. Touched only from its I/O thread.
 class IdleSet {
 public:
     struct Node {
@@ -63,16 +63,21 @@ public:
         if (node.next) node.next->prev = node.prev;
         node.linked = false;
     }
-    // Cancels the pending read of every idle connection: each session then ends.
+    // Cancels the pending read of every idle connection: each session then ends. A read
+    // that has already completed is not undone: its request is served. Connections that
+    // would become idle later close instead (closed()).
     void close_all() noexcept {
+        closed_ = true;
         for (Node* n = head_; n; n = n->next) {
             boost::system::error_code ignored;
             n->socket->cancel(ignored);
         }
     }
+    bool closed() const noexcept { return closed_; }
 
 private:
     Node* head_ = nullptr;
+    bool closed_ = false;
 };
 
 enum class Admission { serve, refuse_busy };

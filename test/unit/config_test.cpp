@@ -44,7 +44,30 @@ TEST_CASE("defaults are the contract's", "[config]") {
     CHECK(c.log_level == LogLevel::info);
     CHECK(c.log_format == LogFormat::json);
     CHECK(c.shutdown_grace == std::chrono::seconds{25});
+    CHECK(c.drain == std::chrono::seconds{5});
     CHECK(c.max_header_size == 16 * 1024);
+}
+
+TEST_CASE("DRAIN_SECONDS stays within SHUTDOWN_GRACE_SECONDS", "[config]") {
+    CHECK(load({"--drain-seconds", "10"}).drain == std::chrono::seconds{10});
+    CHECK(load({}, {{"DRAIN_SECONDS", "0"}, {"SHUTDOWN_GRACE_SECONDS", "0"}}).drain ==
+          std::chrono::seconds{0});
+    // Unset, it shrinks with a short grace instead of refusing a grace that used to be valid.
+    CHECK(load({}, {{"SHUTDOWN_GRACE_SECONDS", "4"}}).drain == std::chrono::seconds{2});
+    CHECK(load({}, {{"SHUTDOWN_GRACE_SECONDS", "0"}}).drain == std::chrono::seconds{0});
+    auto message_of = [](std::map<std::string, std::string> vars) {
+        try {
+            load({}, std::move(vars));
+        } catch (const ConfigError& e) {
+            return std::string{e.what()};
+        }
+        return std::string{"no error"};
+    };
+    CHECK(message_of({{"DRAIN_SECONDS", "25"}}) ==
+          "DRAIN_SECONDS: must be less than SHUTDOWN_GRACE_SECONDS (25), or 0");
+    CHECK_THAT(message_of({{"DRAIN_SECONDS", "3"}, {"SHUTDOWN_GRACE_SECONDS", "2"}}),
+               Catch::StartsWith("DRAIN_SECONDS:"));
+    CHECK_THAT(message_of({{"DRAIN_SECONDS", "soon"}}), Catch::StartsWith("DRAIN_SECONDS:"));
 }
 
 TEST_CASE("flags win over the environment, which wins over defaults", "[config]") {
@@ -120,6 +143,7 @@ TEST_CASE("--help lists every variable with its flag", "[config]") {
                       "CORS_ORIGINS",       "IO_THREADS",
                       "BLOCKING_THREADS",   "LOG_LEVEL",
                       "LOG_FORMAT",         "SHUTDOWN_GRACE_SECONDS",
+                      "DRAIN_SECONDS",      "--drain-seconds",
                       "LISTEN_ADDR",        "PORT"})
         CHECK_THAT(help, Catch::Contains(name));
 }

@@ -235,8 +235,9 @@ void Application::shutdown() {
     stopped_ = true;
     draining_.store(true);  // readiness answers 503 from now on
     logger_.info("shutting down", {{"grace_seconds", static_cast<long long>(config_.shutdown_grace.count())},
+                                   {"drain_seconds", static_cast<long long>(config_.drain.count())},
                                    {"connections", server_->connections()}});
-    server_->shutdown(config_.shutdown_grace);
+    server_->shutdown(config_.shutdown_grace, config_.drain);
     if (migrator_.joinable()) migrator_.join();
     try {
         boost::asio::io_context ioc;

@@ -195,6 +195,10 @@ const std::vector<Option>& options() {
          [](Config& c, auto n, auto v) {
              c.shutdown_grace = std::chrono::seconds{parse_unsigned(n, v, 0, 3600)};
          }},
+        {"DRAIN_SECONDS", "5",
+         "after SIGTERM, time idle keep-alive connections stay open and are served "
+         "(less than SHUTDOWN_GRACE_SECONDS; 0: closed at once)",
+         [](Config& c, auto n, auto v) { c.drain = std::chrono::seconds{parse_unsigned(n, v, 0, 3600)}; }},
         {"MAX_HEADER_SIZE", "16K", "largest request line + header block (bytes)",
          [](Config& c, auto n, auto v) {
              c.max_header_size = parse_size(n, v);
@@ -317,7 +321,11 @@ LoadResult load_config(const std::vector<std::string_view>& args, const Environm
     }
     compose_urls(result.config, given);
 
-    const Config& c = result.config;
+    Config& c = result.config;
+    if (!given.contains("DRAIN_SECONDS")) c.drain = std::min(c.drain, c.shutdown_grace / 2);
+    if (c.drain.count() > 0 && c.drain >= c.shutdown_grace)
+        throw ConfigError{"DRAIN_SECONDS: must be less than SHUTDOWN_GRACE_SECONDS (" +
+                          std::to_string(c.shutdown_grace.count()) + "), or 0"};
     if (c.jd_min_length > c.jd_max_length)
         throw ConfigError{"JD_MIN_LENGTH: must not exceed JD_MAX_LENGTH (" + std::to_string(c.jd_max_length) +
                           ")"};

@@ -38,6 +38,9 @@ struct Config {
     LogLevel log_level = LogLevel::info;
     LogFormat log_format = LogFormat::json;
     std::chrono::seconds shutdown_grace{25};
+    // After SIGTERM, how long idle keep-alive connections stay open and are served (within
+    // shutdown_grace). Unset: 5 s, or half of a shorter grace.
+    std::chrono::seconds drain{5};
     std::size_t max_header_size = 16 * 1024;
     std::size_t max_connections = 10'000;
     std::chrono::seconds header_timeout{10};

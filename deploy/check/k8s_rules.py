@@ -119,6 +119,9 @@ def main() -> int:
         sleep = int(pre_stop[1])
         f.require(3 <= sleep <= 15, f"preStop sleeps {sleep}s")
     grace = int(data.get("SHUTDOWN_GRACE_SECONDS", "25"))
+    drain = int(data.get("DRAIN_SECONDS", "5"))
+    f.require(drain == 0 or drain < grace,
+              f"DRAIN_SECONDS {drain} must be less than SHUTDOWN_GRACE_SECONDS {grace} (cvgate refuses to start)")
     period = spec.get("terminationGracePeriodSeconds", 30)
     f.require(period > sleep + grace,
               f"terminationGracePeriodSeconds {period} must exceed preStop {sleep} + SHUTDOWN_GRACE_SECONDS {grace}")

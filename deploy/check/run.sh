@@ -153,6 +153,37 @@ check_k8s() {
     return $ok
 }
 
+# deploy/nginx/cvgate.conf: `nginx -t` (when nginx is installed) inside a scratch main
+# configuration, and its upstream keepalive_timeout under cvgate's DRAIN_SECONDS (the ConfigMap's).
+check_nginx() {
+    local ok=0 conf=$root/deploy/nginx/cvgate.conf d=$scratch/nginx
+    if command -v nginx >/dev/null 2>&1; then
+        mkdir -p "$d"
+        cat >"$d/nginx.conf" <<EOF
+pid $d/nginx.pid;
+error_log stderr;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $d/body; proxy_temp_path $d/proxy; fastcgi_temp_path $d/fastcgi;
+    uwsgi_temp_path $d/uwsgi; scgi_temp_path $d/scgi;
+    include $conf;
+}
+EOF
+        nginx -q -t -p "$d" -c "$d/nginx.conf" -e stderr || ok=1
+    else
+        echo "  note: no nginx here: deploy/nginx/cvgate.conf is not parsed"
+    fi
+    local keepalive drain
+    keepalive=$(sed -n 's/^ *keepalive_timeout \([0-9]*\)s;.*/\1/p' "$conf" | head -1)
+    drain=$(sed -n 's/^ *DRAIN_SECONDS: "\([0-9]*\)".*/\1/p' "$root/deploy/k8s/configmap.yaml")
+    if [[ -z $keepalive || -z $drain || $keepalive -ge $drain ]]; then
+        echo "  deploy/nginx/cvgate.conf: upstream keepalive_timeout (${keepalive:-none}s) must be below DRAIN_SECONDS (${drain:-none}s)" >&2
+        ok=1
+    fi
+    return $ok
+}
+
 check_openapi() {
     local ok=0
     openapi-spec-validator "$root/lib/cvgate/api/openapi.json" || ok=1
@@ -206,6 +237,7 @@ check dockerfile check_dockerfile
 check build-steps check_build_steps
 check compose check_compose
 check k8s check_k8s
+check nginx check_nginx
 check openapi check_openapi
 check checkers check_checkers
 

@@ -168,8 +168,9 @@ private:
 // its peer opened it to send something, and may do so during the drain.
 asio::awaitable<bool> Session::wait_for_request(bool first) {
     if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
-    // During a shutdown an answered connection closes: its answer said `Connection: close`.
-    if (!first && shared_->draining.load(std::memory_order_relaxed)) co_return false;
+    // No "closing if a shutdown has begun" here: an answer written just before the shutdown
+    // promised keep-alive, so the peer may use the connection again; it drains like any idle
+    // one. (Answers written during the shutdown say `Connection: close`; run() closes then.)
     if (idle_.closed()) co_return false;
     stream_.expires_after(first ? limits_.header_timeout : limits_.idle_timeout);
     idle_.insert(idle_node_);

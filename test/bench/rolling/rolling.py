@@ -305,6 +305,7 @@ class Load:
         self.jobs = {}  # job_id -> list of cv_ids (202 answers only)
         self.accepted = 0  # 202s: messages the queue must hold
         self.threads = []
+        self.samples = {}  # failure kind -> the first answer's body
 
     def _due(self):
         with self.lock:
@@ -338,7 +339,7 @@ class Load:
         if op == "status":
             return op, lambda: self._request("GET", f"/jobs/{job}/status")
         if op == "add-cvs":
-            body, ctype = multipart({}, [("more.pdf", PDF)])
+            body, ctype = multipart({"jd_text": JD, "use_delay": "false"}, [("more.pdf", PDF)])
             return op, lambda: self._request("POST", f"/jobs/{job}/add-cvs", body, ctype)
         return op, lambda: self._request("POST", f"/jobs/{job}/sync")
 
@@ -354,6 +355,9 @@ class Load:
             try:
                 status, body = call()
                 outcome = "ok" if status in EXPECTED[op] else f"HTTP {status}"
+                if outcome != "ok":
+                    with self.lock:
+                        self.samples.setdefault(f"{op}: {outcome}", body[:200])
                 if status == 202:
                     answer = json.loads(body)
                     with self.lock:
@@ -404,6 +408,8 @@ def report(variant, load, roll_from, roll_to, stops):
           f"{len(during)} during the roll ({roll_to - roll_from:.1f} s)")
     print(f"   failed: {sum(failures.values())}" + (" — " + ", ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
                                                    if failures else ""))
+    for kind, sample in sorted(load.samples.items()):
+        print(f"   first {kind}: {sample!r}")
     print(f"   latency ms, all: p50 {percentile(lat, 50):.1f} p99 {percentile(lat, 99):.1f} max {max(lat or [0]):.1f}; "
           f"during the roll: p50 {percentile(lat_roll, 50):.1f} p99 {percentile(lat_roll, 99):.1f} "
           f"max {max(lat_roll or [0]):.1f}")

@@ -10,7 +10,7 @@
 #
 # Environment:
 #   STACK_DIR / CVGATE_STACK_DIR   state directory (default /tmp/cvgate-stack)
-#   PG_PORT AMQP_PORT AMQP_DIST_PORT MONGO_PORT
+#   PG_PORT AMQP_PORT AMQP_DIST_PORT MONGO_PORT MONGO_PG_PORT
 #                                  fixed ports; else the ports recorded by an earlier start
 #                                  in the same STACK_DIR; else free loopback ports
 #   STACK_TIMEOUT                  seconds to wait for each server (default 60)
@@ -18,6 +18,8 @@
 #                                  mongod or ferretdb
 #   FERRETDB_BIN                   FerretDB binary (default
 #                                  ${CVGATE_CACHE:-$HOME/.cache/cvgate}/bin/ferretdb)
+#   FERRETDB_BACKEND               postgresql (default: FerretDB's production backend, on a
+#                                  PostgreSQL instance of its own, port MONGO_PG_PORT) or sqlite
 #
 # Writes $STACK_DIR/env (export DATABASE_URL, MONGO_URL, RABBITMQ_URL, the ports...),
 # $STACK_DIR/ports (ports, reused by later starts) and $STACK_DIR/<name>.pid.  Server data
@@ -35,7 +37,7 @@ log() { printf 'stack: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 SELF=$(readlink -f "$0")
-usage() { sed -n '2,25p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 # Milliseconds since the epoch (EPOCHREALTIME's separator depends on the locale).
 now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((t / 1000)); }
@@ -139,6 +141,13 @@ mongo_server() {
     esac
 }
 
+ferretdb_backend() {
+    case ${FERRETDB_BACKEND:-postgresql} in
+        postgresql|sqlite) echo "${FERRETDB_BACKEND:-postgresql}" ;;
+        *) die "FERRETDB_BACKEND must be postgresql or sqlite" ;;
+    esac
+}
+
 ferretdb_bin() {
     local b=${FERRETDB_BIN:-$CACHE/bin/ferretdb}
     if [[ ! -x $b ]] && command -v ferretdb >/dev/null 2>&1; then b=$(command -v ferretdb); fi
@@ -197,7 +206,7 @@ init_stack_dir() {
 stack_hash() { printf '%s' "$STACK_DIR" | md5sum | cut -c1-10; }
 
 declare -A PORT=()
-PORT_KEYS=(PG_PORT AMQP_PORT AMQP_DIST_PORT MONGO_PORT)
+PORT_KEYS=(PG_PORT AMQP_PORT AMQP_DIST_PORT MONGO_PORT MONGO_PG_PORT)
 
 load_ports() {
     local k v
@@ -219,7 +228,7 @@ service_port_keys() {
     case $1 in
         postgres) echo PG_PORT ;;
         rabbitmq) echo AMQP_PORT AMQP_DIST_PORT ;;
-        mongo) echo MONGO_PORT ;;
+        mongo) echo MONGO_PORT MONGO_PG_PORT ;;
     esac
 }
 
@@ -232,8 +241,8 @@ assign_ports() {
     local svc k missing=() new use_env=1
     if [[ -n ${CVGATE_STACK_ENV:-} && $CVGATE_STACK_ENV != "$STACK_DIR" ]]; then
         use_env=0
-        [[ -z ${PG_PORT:-}${AMQP_PORT:-}${AMQP_DIST_PORT:-}${MONGO_PORT:-} ]] ||
-            log "ignoring PG_PORT/AMQP_PORT/AMQP_DIST_PORT/MONGO_PORT: they come from $CVGATE_STACK_ENV/env (CVGATE_STACK_ENV), not this stack"
+        [[ -z ${PG_PORT:-}${AMQP_PORT:-}${AMQP_DIST_PORT:-}${MONGO_PORT:-}${MONGO_PG_PORT:-} ]] ||
+            log "ignoring PG_PORT/AMQP_PORT/AMQP_DIST_PORT/MONGO_PORT/MONGO_PG_PORT: they come from $CVGATE_STACK_ENV/env (CVGATE_STACK_ENV), not this stack"
     fi
     for svc in "$@"; do
         for k in $(service_port_keys "$svc"); do
@@ -272,6 +281,10 @@ write_env() {
             echo "export MONGO_PORT=${PORT[MONGO_PORT]}"
             echo "export MONGO_URL=mongodb://127.0.0.1:${PORT[MONGO_PORT]}"
             echo "export MONGO_SERVER=$(mongo_server)"
+            if [[ $(mongo_server) == ferretdb ]]; then
+                echo "export FERRETDB_BACKEND=$(ferretdb_backend)"
+                [[ $(ferretdb_backend) != postgresql ]] || echo "export MONGO_PG_PORT=${PORT[MONGO_PG_PORT]}"
+            fi
         fi
     } >"$f.tmp"
     mv -f "$f.tmp" "$f"
@@ -313,8 +326,10 @@ ensure_port_free() { # key service
 
 # --- PostgreSQL -------------------------------------------------------------------------
 
-start_postgres() {
-    local d=$SERVERS_DIR/postgres bin port=${PORT[PG_PORT]}
+# Starts (initialising it first if needed) a PostgreSQL cluster in directory $1 on port $2,
+# records its pid as $STACK_DIR/$3.pid and creates database $4.
+pg_cluster_start() { # dir port pid-name database
+    local d=$1 port=$2 bin
     bin=$(pg_bindir)
     mkdir -p "$d"
     [[ $EUID -ne 0 ]] || chown postgres: "$d"
@@ -322,35 +337,41 @@ start_postgres() {
         rm -rf "$d/data" # left over by an interrupted initdb
         as_postgres "$bin/initdb" -D "$d/data" -A trust -U postgres -E UTF8 \
             --locale=C.UTF-8 --no-sync >"$d/initdb.log" 2>&1 ||
-            { tail_log "$d/initdb.log"; die "postgres: initdb failed"; }
+            { tail_log "$d/initdb.log"; die "$3: initdb failed"; }
     fi
-    ensure_port_free PG_PORT postgres
     # No Unix socket (clients use TCP; avoids /var/run/postgresql and socket path length
     # limits); durability off: this is scratch data.
     # pg_ctl -w detects a postmaster that dies during start-up.
     as_postgres "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t "$TIMEOUT" start \
         -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
         >"$d/pg_ctl.log" 2>&1 9>&- ||
-        { tail_log "$d/pg_ctl.log" "$d/server.log"; die "postgres: did not start on port $port"; }
-    head -n 1 "$d/data/postmaster.pid" >"$STACK_DIR/postgres.pid"
+        { tail_log "$d/pg_ctl.log" "$d/server.log"; die "$3: did not start on port $port"; }
+    head -n 1 "$d/data/postmaster.pid" >"$STACK_DIR/$3.pid"
 
     local psql=("$bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres)
-    "${psql[@]}" -tAc 'select 1' >/dev/null || die "postgres: 'select 1' failed on port $port"
-    if [[ -z $("${psql[@]}" -tAc "select 1 from pg_database where datname = 'kandidate'") ]]; then
-        "${psql[@]}" -c 'create database kandidate'
+    "${psql[@]}" -tAc 'select 1' >/dev/null || die "$3: 'select 1' failed on port $port"
+    if [[ -z $("${psql[@]}" -tAc "select 1 from pg_database where datname = '$4'") ]]; then
+        "${psql[@]}" -c "create database $4"
     fi
 }
 
-stop_postgres() {
-    local d=$SERVERS_DIR/postgres bin pid
-    pid=$(running_pid postgres) || return 0
+pg_cluster_stop() { # dir pid-name
+    local d=$1 bin pid
+    pid=$(running_pid "$2") || return 0
     bin=$(pg_bindir)
     if ! as_postgres "$bin/pg_ctl" -D "$d/data" -m fast -w -t "$TIMEOUT" stop >/dev/null; then
-        log "postgres: fast shutdown failed, trying immediate"
+        log "$2: fast shutdown failed, trying immediate"
         as_postgres "$bin/pg_ctl" -D "$d/data" -m immediate -w -t "$TIMEOUT" stop >/dev/null || true
     fi
-    wait_pid_gone "$pid" "$TIMEOUT" || die "postgres: pid $pid still running"
+    wait_pid_gone "$pid" "$TIMEOUT" || die "$2: pid $pid still running"
 }
+
+start_postgres() {
+    ensure_port_free PG_PORT postgres
+    pg_cluster_start "$SERVERS_DIR/postgres" "${PORT[PG_PORT]}" postgres kandidate
+}
+
+stop_postgres() { pg_cluster_stop "$SERVERS_DIR/postgres" postgres; }
 
 # --- RabbitMQ ---------------------------------------------------------------------------
 
@@ -424,17 +445,37 @@ stop_rabbitmq() {
 
 # --- MongoDB wire server (mongod or FerretDB) -------------------------------------------
 
+# FerretDB on PostgreSQL gets a PostgreSQL instance of its own (mongo/pg, port MONGO_PG_PORT),
+# not a database in the one above: the tests stop and restart that one for outage tests,
+# and an outage of cold storage must not take hot storage down with it (CONTRACT.md,
+# bulkheads). A separate process also shows hot and cold storage's CPU apart in the load
+# benches.
 start_mongo() {
     local d=$SERVERS_DIR/mongo port=${PORT[MONGO_PORT]} pid deadline
-    mkdir -p "$d/data"
+    mkdir -p "$d"
+    [[ $EUID -ne 0 ]] || chmod 755 "$d"
     ensure_port_free MONGO_PORT mongo
     if [[ $(mongo_server) == mongod ]]; then
+        mkdir -p "$d/data"
         setsid mongod --dbpath "$d/data" --bind_ip 127.0.0.1 --port "$port" \
             --nounixsocket </dev/null >>"$d/server.log" 2>&1 9>&- &
     else
-        # sqlite handler: no dependency on the PostgreSQL above.  --debug-addr=-: no
-        # HTTP debug port (fixed 8088 by default, two stacks would fight over it).
-        setsid "$(ferretdb_bin)" --handler=sqlite --sqlite-url="file:$d/data/" \
+        local backend
+        if [[ $(ferretdb_backend) == postgresql ]]; then
+            if ! running_pid mongo-pg >/dev/null; then
+                ensure_port_free MONGO_PG_PORT mongo
+                pg_cluster_start "$d/pg" "${PORT[MONGO_PG_PORT]}" mongo-pg ferretdb
+            fi
+            backend=(--handler=postgresql
+                --postgresql-url="postgres://postgres@127.0.0.1:${PORT[MONGO_PG_PORT]}/ferretdb")
+        else
+            # sqlite handler: no PostgreSQL at all.
+            mkdir -p "$d/data"
+            backend=(--handler=sqlite --sqlite-url="file:$d/data/")
+        fi
+        # --debug-addr=-: no HTTP debug port (fixed 8088 by default, two stacks would
+        # fight over it).
+        setsid "$(ferretdb_bin)" "${backend[@]}" \
             --state-dir="$d" --listen-addr="127.0.0.1:$port" --debug-addr=- \
             --telemetry=disable --log-level=warn </dev/null >>"$d/server.log" 2>&1 9>&- &
     fi
@@ -452,9 +493,12 @@ start_mongo() {
 
 stop_mongo() {
     local pid
-    pid=$(running_pid mongo) || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    wait_pid_gone "$pid" "$TIMEOUT" || { kill -KILL "$pid" 2>/dev/null || true; wait_pid_gone "$pid" 10 || true; }
+    if pid=$(running_pid mongo); then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_pid_gone "$pid" "$TIMEOUT" || { kill -KILL "$pid" 2>/dev/null || true; wait_pid_gone "$pid" 10 || true; }
+    fi
+    pg_cluster_stop "$SERVERS_DIR/mongo/pg" mongo-pg
+    rm -f "$STACK_DIR/mongo-pg.pid"
 }
 
 # --- commands ---------------------------------------------------------------------------
@@ -527,7 +571,8 @@ cmd_start() {
 # Stops one service if it runs, waits until its ports are free, forgets its pid.
 full_stop() {
     local port
-    if running_pid "$1" >/dev/null; then
+    # (mongo: FerretDB's own PostgreSQL may outlive a FerretDB that died.)
+    if running_pid "$1" >/dev/null || { [[ $1 == mongo ]] && running_pid mongo-pg >/dev/null; }; then
         "stop_$1"
         for port in $(service_port_keys "$1"); do
             [[ -z ${PORT[$port]:-} ]] || wait_port_free "${PORT[$port]}" "$1"

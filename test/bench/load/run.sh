@@ -2,7 +2,8 @@
 # The load harness (cvgate_load) against a release cvgate in front of the real servers, at a
 # series of rates: per rate, the harness's table (requests/s and latency percentiles per
 # operation, sessions that completed and verified) and the CPU each process used (cvgate, the
-# harness with its stand-in pipeline, FerretDB, PostgreSQL, RabbitMQ) with cvgate's peak RSS;
+# harness with its stand-in pipeline, FerretDB and its own PostgreSQL, PostgreSQL, RabbitMQ)
+# with cvgate's peak RSS;
 # then GET /healthz on cvgate next to nginx's `return 200`, the ceiling of this machine.
 # Never passes or fails, unless STRICT=1 (ctest's bench.load_smoke): then it exits 1 when
 # the harness saw a failed request, an answer that did not add up or an unfinished session.
@@ -35,7 +36,10 @@ hz=$(getconf CLK_TCK)
 children_ticks() { sed 's/^.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'; }
 percent() { awk -v t="$1" -v s="$2" -v hz="$hz" 'BEGIN {printf "%.0f%%", 100 * t / hz / s}'; }
 pid_of() { head -n 1 "$bench_stack_dir/$1.pid" 2>/dev/null || echo 0; }
-processes=("cvgate:$bench_pid" "ferretdb:$(pid_of mongo)" "postgres:$(pid_of postgres)" "rabbitmq:$(pid_of rabbitmq)")
+processes=("cvgate:$bench_pid" "ferretdb:$(pid_of mongo)")
+# FerretDB's PostgreSQL (FERRETDB_BACKEND=postgresql, the default) is hot storage's cost too.
+[[ -f $bench_stack_dir/mongo-pg.pid ]] && processes+=("ferretdb-pg:$(pid_of mongo-pg)")
+processes+=("postgres:$(pid_of postgres)" "rabbitmq:$(pid_of rabbitmq)")
 
 echo "cvgate $bin, IO_THREADS=$io_threads; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cvgate RSS after start: $(bench_vm VmRSS)"

@@ -14,6 +14,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <thread>
@@ -50,6 +52,16 @@ public:
         staged_.push_back(std::move(current_));
         co_return;
     }
+    asio::awaitable<void> flush() override {
+        if (current_) co_await current_->flush();
+    }
+    // Moves the staged files into the job's directory, as a submission does.
+    asio::awaitable<std::vector<std::string>> place(std::string_view job_id) {
+        std::vector<jobs::Placement> placements;
+        for (std::size_t i = 0; i < staged_.size(); ++i)
+            placements.push_back({staged_[i].get(), "cv" + std::to_string(i) + ".pdf"});
+        co_return co_await volume_.place(job_id, std::move(placements));
+    }
 
     std::map<std::string, std::string> fields;
     std::vector<std::string> names;
@@ -79,6 +91,12 @@ struct UploadRig {
                 StagingSink sink{volume};
                 co_await http::read_form(req, sink, limits);
                 boost::json::object body;
+                if (req.query() == "place") {
+                    boost::json::array paths;
+                    for (auto& p : co_await sink.place(jobs::new_job_id()))
+                        paths.push_back(boost::json::string{p});
+                    body["paths"] = std::move(paths);
+                }
                 boost::json::array files;
                 for (std::size_t i = 0; i < sink.names.size(); ++i)
                     files.push_back(boost::json::object{{"name", sink.names[i]}, {"size", sink.sizes[i]}});
@@ -96,10 +114,11 @@ struct UploadRig {
     }
 };
 
-std::string post(std::string_view body, std::string_view boundary = "XyZ") {
-    return "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=" +
-           std::string{boundary} + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-           std::string{body};
+std::string post(std::string_view body, std::string_view boundary = "XyZ",
+                 std::string_view target = "/upload") {
+    return "POST " + std::string{target} +
+           " HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=" + std::string{boundary} +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string{body};
 }
 
 std::string file_part(std::string_view name, std::string_view content) {
@@ -246,4 +265,64 @@ TEST_CASE("a client that disappears mid-upload leaves no staged file", "[http][u
     }  // closed half-way
     std::this_thread::sleep_for(300ms);
     CHECK(rig.incoming_empty());
+}
+
+TEST_CASE("files many write batches long arrive on the volume byte for byte", "[http][upload]") {
+    UploadRig rig;
+    rig.limits.max_field_bytes = 1 << 20;
+    test::TestServer server{rig.router};
+    test::Client c{server.port()};
+    // Sizes around the write batch (1 MiB): just under, just over, several, and tiny.
+    std::vector<std::string> contents;
+    std::uint32_t x = 12345;
+    for (std::size_t size : {(1u << 20) - 7, (1u << 20) + 13, 3 * (1u << 20) + 4321, 9}) {
+        std::string content = "%PDF-";
+        while (content.size() < size) {
+            x = x * 1103515245u + 12345u;
+            content.push_back(static_cast<char>(x >> 24));
+        }
+        contents.push_back(std::move(content));
+    }
+    std::string body;
+    for (std::size_t i = 0; i < contents.size(); ++i)
+        body += file_part("f" + std::to_string(i) + ".pdf", contents[i]);
+    body += "--XyZ--\r\n";
+    c.send(post(body, "XyZ", "/upload?place"));
+    auto r = c.read_reply();
+    REQUIRE(r.result_int() == 200);
+    auto paths = boost::json::parse(r.body()).at("paths").as_array();
+    REQUIRE(paths.size() == contents.size());
+    for (std::size_t i = 0; i < contents.size(); ++i) {
+        std::ifstream in{std::string{paths[i].as_string()}, std::ios::binary};
+        const std::string stored{std::istreambuf_iterator<char>{in}, {}};
+        CHECK(stored.size() == contents[i].size());
+        CHECK(stored == contents[i]);
+    }
+    CHECK(rig.incoming_empty());
+}
+
+TEST_CASE("an upload waiting for its client holds no buffered bytes: they are on the staged file",
+          "[http][upload]") {
+    UploadRig rig;
+    test::TestServer server{rig.router};
+    test::Client c{server.port()};
+    const std::string content = "%PDF-" + std::string(300'000, 'x');  // less than one write batch
+    const std::string req = post(file_part("a.pdf", content) + "--XyZ--\r\n");
+    const std::size_t head = req.find("%PDF-");
+    const std::size_t sent_content = 200'000;
+    c.send(req.substr(0, head + sent_content));
+    // The client stalls: the server hands what it has to the volume instead of keeping it.
+    std::uintmax_t staged = 0;
+    for (int i = 0; i < 500 && staged != sent_content; ++i) {
+        std::this_thread::sleep_for(10ms);
+        staged = 0;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator{rig.dir / ".incoming", ec})
+            staged += fs::file_size(e.path(), ec);
+    }
+    CHECK(staged == sent_content);
+    c.send(req.substr(head + sent_content));
+    auto r = c.read_reply();
+    REQUIRE(r.result_int() == 200);
+    CHECK(boost::json::parse(r.body()).at("files").as_array()[0].at("size") == content.size());
 }

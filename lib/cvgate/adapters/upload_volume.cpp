@@ -4,19 +4,30 @@
 #include <cvgate/exec/offload.hpp>
 #include <cvgate/ids/uuid.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <system_error>
+#include <vector>
 
 namespace cvgate::adapters {
 namespace {
@@ -44,49 +55,170 @@ void fsync_path(const std::string& path) {
     if (rc != 0) fail("fsync directory", err);
 }
 
-class VolumeFile final : public jobs::StagedFile {
-public:
-    VolumeFile(int fd, std::string path, exec::BlockingPool& pool)
-        : fd_{fd}, path_{std::move(path)}, pool_{pool} {}
-    ~VolumeFile() override {
-        if (fd_ < 0 && placed_) return;
+// Bytes handed to the blocking pool in one write(2). Large enough that the thread hop and
+// the system call are a small part of each batch, small enough that an upload in flight
+// holds little: at most one batch being filled and one being written.
+constexpr std::size_t batch_size = 1 << 20;
+
+void write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail("write", errno);
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+// A staged file and the batches on their way to it. Touched on the I/O thread, except by
+// the write in flight (fd only) and place_at (on the pool, once no write is in flight).
+// Shared with that write, so a file dropped mid-write is closed and removed only after it.
+struct StagedState : std::enable_shared_from_this<StagedState> {
+    StagedState(int f, std::string p, exec::BlockingPool& bp) : fd{f}, path{std::move(p)}, pool{bp} {}
+    ~StagedState() {
+        if (fd < 0 && placed) return;
         // Never placed: remove it, off the I/O thread.
-        boost::asio::post(pool_.executor(), [fd = fd_, path = std::move(path_), placed = placed_] {
-            if (fd >= 0) ::close(fd);
-            if (!placed) ::unlink(path.c_str());
+        boost::asio::post(pool.executor(), [f = fd, p = std::move(path), was_placed = placed] {
+            if (f >= 0) ::close(f);
+            if (!was_placed) ::unlink(p.c_str());
         });
     }
 
-    jobs::Task<void> write(std::string_view chunk) override {
-        auto work = [fd = fd_, chunk] {
-            std::string_view rest = chunk;
-            while (!rest.empty()) {
-                const ssize_t n = ::write(fd, rest.data(), rest.size());
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0) fail("write", errno);
-                rest.remove_prefix(static_cast<std::size_t>(n));
+    // Hands `filling` to the pool; the I/O thread carries on receiving meanwhile.
+    void start_write() {
+        writing = true;
+        std::vector<char> batch;
+        batch.swap(filling);
+        const auto offset = static_cast<off_t>(handed);
+        handed += batch.size();
+        auto home = boost::asio::prefer(*io, boost::asio::execution::outstanding_work.tracked);
+        boost::asio::post(pool.executor(), [self = shared_from_this(), batch = std::move(batch), offset,
+                                            home = std::move(home)]() mutable {
+            std::exception_ptr error;
+            try {
+                write_all(self->fd, batch.data(), batch.size());
+                // Start the write-back now, so the fsync before placing waits for little.
+                ::sync_file_range(self->fd, offset, static_cast<off_t>(batch.size()), SYNC_FILE_RANGE_WRITE);
+            } catch (...) {
+                error = std::current_exception();
             }
-        };
-        co_await exec::offload(pool_.executor(), std::move(work));
+            auto& ex = home;
+            boost::asio::post(ex, [self = std::move(self), batch = std::move(batch), error]() mutable {
+                self->written(std::move(batch), error);
+            });
+        });
     }
 
-    // On the blocking pool: flush, close, and move to `target` without replacing anything.
+    // On the I/O thread, when the write in flight is done.
+    void written(std::vector<char> batch, std::exception_ptr e) {
+        writing = false;
+        if (e && !error) error = e;
+        if (!error && flush_requested && !filling.empty()) {
+            flush_requested = false;
+            start_write();
+        } else if (!flush_requested) {
+            batch.clear();
+            spare.swap(batch);  // the next batch reuses it: no allocation per batch
+        }
+        flush_requested = false;
+        wake->cancel();
+    }
+
+    // A buffer to receive into, at most two per file (one filling, one on the pool).
+    void ensure_filling(std::size_t chunk) {
+        if (filling.capacity() != 0) return;
+        filling.swap(spare);
+        filling.reserve(std::max(batch_size, chunk));
+    }
+
+    boost::asio::awaitable<void> wait_idle() {
+        while (writing) {
+            wake->expires_at(boost::asio::steady_timer::time_point::max());
+            co_await wake->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+        }
+        if (error) std::rethrow_exception(error);
+    }
+
+    int fd;
+    std::string path;
+    exec::BlockingPool& pool;
+    bool placed = false;
+    std::optional<boost::asio::any_io_executor> io;  // the receiving I/O thread
+    std::optional<boost::asio::steady_timer> wake;   // wakes a coroutine waiting for `writing`
+    std::vector<char> filling;                       // received, not yet handed to the pool
+    std::vector<char> spare;                         // the last batch written, kept for reuse
+    std::uint64_t handed = 0;                        // bytes handed to the pool so far
+    bool writing = false;                            // a batch is on the pool
+    bool flush_requested = false;                    // write `filling` as soon as the pool is free
+    std::exception_ptr error;                        // the first failed write
+};
+
+class VolumeFile final : public jobs::StagedFile {
+public:
+    VolumeFile(int fd, std::string path, exec::BlockingPool& pool)
+        : state_{std::make_shared<StagedState>(fd, std::move(path), pool)} {}
+
+    jobs::Task<void> write(std::string_view chunk) override {
+        auto& s = *state_;
+        if (!s.io) {
+            s.io.emplace(co_await boost::asio::this_coro::executor);
+            s.wake.emplace(*s.io);
+        }
+        if (s.error) std::rethrow_exception(s.error);
+        if (!s.filling.empty() && s.filling.size() + chunk.size() > batch_size) {
+            co_await s.wait_idle();  // at most one batch in flight: memory stays bounded
+            s.flush_requested = false;
+            s.start_write();
+        }
+        s.ensure_filling(chunk.size());
+        s.filling.insert(s.filling.end(), chunk.begin(), chunk.end());
+    }
+
+    // The body stalls: what was received goes to the volume without waiting for a full
+    // batch, so an upload waiting for its client holds no batch buffer.
+    jobs::Task<void> flush() override {
+        auto& s = *state_;
+        std::vector<char>{}.swap(s.spare);  // give the buffers back
+        if (s.filling.empty()) {
+            std::vector<char>{}.swap(s.filling);
+            co_return;
+        }
+        if (s.writing)
+            s.flush_requested = true;  // written as soon as the batch in flight is
+        else
+            s.start_write();
+    }
+
+    // Everything received is on the file (not yet flushed to disk).
+    jobs::Task<void> finish() {
+        auto& s = *state_;
+        if (!s.io) co_return;
+        co_await s.wait_idle();
+        if (!s.filling.empty()) {
+            s.flush_requested = false;
+            s.start_write();
+            co_await s.wait_idle();
+        }
+        std::vector<char>{}.swap(s.filling);
+        std::vector<char>{}.swap(s.spare);
+    }
+
+    // On the blocking pool, after finish(): flush, close, and move to `target` without
+    // replacing anything.
     void place_at(const std::string& target) {
-        if (::fsync(fd_) != 0) fail("fsync", errno);
-        ::close(fd_);
-        fd_ = -1;
-        if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
+        auto& s = *state_;
+        if (::fsync(s.fd) != 0) fail("fsync", errno);
+        ::close(s.fd);
+        s.fd = -1;
+        if (::renameat2(AT_FDCWD, s.path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
             if (errno == EEXIST) throw ClientError{ErrorKind::conflict, "volume", "cv file already exists"};
             fail("rename", errno);
         }
-        placed_ = true;
+        s.placed = true;
     }
 
 private:
-    int fd_;
-    std::string path_;
-    exec::BlockingPool& pool_;
-    bool placed_ = false;
+    std::shared_ptr<StagedState> state_;
 };
 
 }  // namespace
@@ -130,6 +262,7 @@ jobs::Task<std::vector<std::string>> UploadVolume::place(std::string_view job_id
                                                          std::vector<jobs::Placement> files) {
     const std::string dir = job_dir(job_id);
     for (const auto& f : files) require_safe_name(f.name);
+    for (const auto& f : files) co_await static_cast<VolumeFile*>(f.file)->finish();
     auto work = [dir, root = root_, files = std::move(files)] {
         bool created = ::mkdir(dir.c_str(), 0755) == 0;
         if (!created && errno != EEXIST) fail("create job directory", errno);

@@ -30,6 +30,7 @@ public:
     }
     awaitable<void> file_data(std::string_view chunk) override { co_await intake_.file_data(chunk); }
     awaitable<void> file_end() override { co_await intake_.file_end(); }
+    awaitable<void> flush() override { co_await intake_.flush(); }
 
 private:
     jobs::Intake& intake_;

@@ -39,6 +39,7 @@ boost::asio::awaitable<void> read_form(Request& request, FormSink& sink, const F
                 if (body_done)  // the parser wants more after finish(): it cannot be complete
                     throw HttpError{Status::bad_request,
                                     std::string{multipart::describe(multipart::Error::truncated)}};
+                if (in_file && !request.body_at_hand()) co_await sink.flush();
                 std::string_view chunk = co_await request.read_some();
                 if (chunk.empty()) {
                     body_done = true;

@@ -29,6 +29,9 @@ public:
     virtual boost::asio::awaitable<void> file_begin(const multipart::PartHeaders& headers) = 0;
     virtual boost::asio::awaitable<void> file_data(std::string_view chunk) = 0;
     virtual boost::asio::awaitable<void> file_end() = 0;
+    // The next read would wait for the network: a sink that buffers should not hold its
+    // buffer while the client is slow or stalled.
+    virtual boost::asio::awaitable<void> flush() { co_return; }
 };
 
 // Reads the whole body of `request` as multipart/form-data into `sink`. Throws HttpError:

@@ -51,6 +51,8 @@ public:
     // ConnectionAborted (client gone, body inactivity timeout).
     virtual boost::asio::awaitable<std::string_view> read_some() = 0;
     virtual bool done() const noexcept = 0;
+    // True when read_some() would not wait for the network (bytes already received).
+    virtual bool at_hand() const noexcept { return true; }
 };
 
 class Request {
@@ -76,6 +78,7 @@ public:
     void set_route(std::string_view route) noexcept { route_ = route; }
 
     boost::asio::awaitable<std::string_view> read_some() { return body_->read_some(); }
+    bool body_at_hand() const noexcept { return body_->at_hand(); }
     // The whole body; HttpError 413 when it grows past `limit` bytes.
     boost::asio::awaitable<std::string> read_all(std::size_t limit);
 

@@ -43,6 +43,10 @@ Task<void> Intake::file_data(std::string_view chunk) {
     if (staged_) co_await staged_->write(chunk);
 }
 
+Task<void> Intake::flush() {
+    if (staged_) co_await staged_->flush();
+}
+
 Task<void> Intake::file_end() {
     auto type = check_->finish();
     if (type && staged_) {

@@ -35,6 +35,8 @@ public:
     Task<void> file_begin(std::string_view raw_filename);
     Task<void> file_data(std::string_view chunk);
     Task<void> file_end();
+    // The body waits for the network: buffered file bytes go to the volume meanwhile.
+    Task<void> flush();
 
     std::vector<Accepted>& accepted() noexcept { return accepted_; }
     std::size_t accepted_count() const noexcept { return accepted_.size(); }

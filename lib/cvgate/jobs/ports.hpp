@@ -102,7 +102,10 @@ public:
 class StagedFile {
 public:
     virtual ~StagedFile() = default;
+    // May keep `chunk` in a bounded buffer; place() writes whatever is still buffered.
     virtual Task<void> write(std::string_view chunk) = 0;
+    // The upload waits for its client: stop holding buffered bytes (write them out).
+    virtual Task<void> flush() { co_return; }
 };
 
 struct Placement {

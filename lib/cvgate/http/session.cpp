@@ -128,6 +128,10 @@ public:
     // BodySource
     asio::awaitable<std::string_view> read_some() override;
     bool done() const noexcept override { return parser_->is_done(); }
+    bool at_hand() const noexcept override {
+        boost::system::error_code ec;
+        return parser_->is_done() || buffer_.size() > 0 || stream_.socket().available(ec) > 0;
+    }
 
 private:
     asio::awaitable<bool> wait_for_request(bool first);
@@ -156,6 +160,7 @@ private:
     std::string head_;  // the response head being written; its capacity is kept
     std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
     std::unique_ptr<char[]> chunk_;
+    std::size_t chunk_size_ = 0;
     bool expect_continue_ = false;
     bool continue_sent_ = false;
     bool linger_ = false;  // the client may still be sending when we close
@@ -183,7 +188,13 @@ asio::awaitable<bool> Session::wait_for_request(bool first) {
 
 asio::awaitable<std::string_view> Session::read_some() {
     auto& parser = *parser_;
-    if (parser.is_done()) co_return std::string_view{};
+    if (parser.is_done()) {
+        // The body was read whole: an idle keep-alive connection keeps no body buffers.
+        chunk_.reset();
+        chunk_size_ = 0;
+        if (buffer_.size() == 0) buffer_.shrink_to_fit();
+        co_return std::string_view{};
+    }
     if (expect_continue_ && !continue_sent_) {
         continue_sent_ = true;
         bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
@@ -191,11 +202,22 @@ asio::awaitable<std::string_view> Session::read_some() {
         auto [ec, n] = co_await bhttp::async_write(stream_, go_on, use_tuple);
         if (ec) throw ConnectionAborted{"client went away"};
     }
-    if (!chunk_) chunk_ = std::make_unique<char[]>(body_chunk_size);
     for (;;) {
+        // Bytes waiting: read them in large pieces (the head's 4 KiB buffer would cost a
+        // system call and a trip through the reactor per 4 KiB). None: the client is slow
+        // or stalled; wait with small buffers, so that a stalled upload holds little memory.
+        const std::size_t size = at_hand() ? body_chunk_size : first_read_size;
+        if (size == body_chunk_size)
+            buffer_.reserve(body_chunk_size);
+        else if (buffer_.size() == 0)
+            buffer_.shrink_to_fit();
+        if (chunk_size_ != size) {
+            chunk_ = std::make_unique_for_overwrite<char[]>(size);
+            chunk_size_ = size;
+        }
         auto& body = parser.get().body();
         body.data = chunk_.get();
-        body.size = body_chunk_size;
+        body.size = size;
         stream_.expires_after(limits_.body_timeout);  // inactivity, not total
         auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser, use_tuple);
         if (ec == bhttp::error::need_buffer) ec = {};
@@ -205,7 +227,7 @@ asio::awaitable<std::string_view> Session::read_some() {
             throw HttpError{Status::bad_request, "Chunk line or trailer section too large"};
         if (ec && is_disconnect(ec)) throw ConnectionAborted{"body not received"};
         if (ec) throw HttpError{Status::bad_request, "Malformed request body: " + ec.message()};
-        const std::size_t got = body_chunk_size - parser.get().body().size;
+        const std::size_t got = size - parser.get().body().size;
         body_bytes_in_ += got;
         if (got > 0) co_return std::string_view{chunk_.get(), got};
         if (parser.is_done()) co_return std::string_view{};

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -27,20 +28,35 @@ std::string_view level_name(LogLevel level) {
     return "info";
 }
 
+// "2025-11-17T10:30:00.123Z"; the part up to the seconds is formatted once per second.
 void append_timestamp(std::string& out) {
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached[24];
+    thread_local std::size_t cached_length = 0;
     const auto now = std::chrono::system_clock::now();
     const std::time_t secs = std::chrono::system_clock::to_time_t(now);
     const auto millis =
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    out.append(buf, n);
-    char ms[8];
-    std::snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>(millis));
-    out += ms;
+    if (secs != cached_second) {
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        cached_length = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_second = secs;
+    }
+    out.append(cached, cached_length);
+    const char ms[5] = {'.', static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
+                        static_cast<char>('0' + millis % 10), 'Z'};
+    out.append(ms, sizeof ms);
 }
+
+// Gives every logger an id of its own: a thread's cached shard is never another logger's,
+// even one built where a destroyed one lived.
+std::atomic<std::uint64_t> next_logger_id{1};
+
+// How long lines may wait in a shard before the writer collects them, and how full a shard
+// gets before its thread wakes the writer early.
+constexpr auto collect_interval = std::chrono::milliseconds{20};
+constexpr std::size_t wake_threshold = 256 * 1024;
 
 template <typename T>
 void append_number(std::string& out, T value) {
@@ -83,10 +99,19 @@ void append_json_escaped(std::string& out, std::string_view text) {
     }
 }
 
+struct Logger::Shard {
+    std::thread::id owner;
+    std::mutex mutex;  // taken by its thread per line and by the writer per collection
+    std::string lines;
+};
+
 Logger::Logger(LogLevel level, LogFormat format, int fd, std::size_t max_pending_bytes)
-    : level_{level}, format_{format}, fd_{fd}, max_pending_{max_pending_bytes}, writer_{[this] {
-          writer_loop();
-      }} {}
+    : level_{level},
+      format_{format},
+      fd_{fd},
+      max_pending_{max_pending_bytes},
+      id_{next_logger_id.fetch_add(1, std::memory_order_relaxed)},
+      writer_{[this] { writer_loop(); }} {}
 
 Logger::~Logger() {
     {
@@ -95,6 +120,24 @@ Logger::~Logger() {
     }
     wake_.notify_one();
     writer_.join();
+}
+
+Logger::Shard& Logger::shard() {
+    thread_local std::uint64_t cached_id = 0;
+    thread_local Shard* cached = nullptr;
+    if (cached_id == id_) return *cached;
+    // A thread that logs to several loggers in turn finds its shard again.
+    std::lock_guard lock{mutex_};
+    const auto me = std::this_thread::get_id();
+    auto it = std::find_if(shards_.begin(), shards_.end(), [&](const auto& s) { return s->owner == me; });
+    if (it == shards_.end()) {
+        shards_.push_back(std::make_unique<Shard>());
+        shards_.back()->owner = me;
+        it = std::prev(shards_.end());
+    }
+    cached = it->get();
+    cached_id = id_;
+    return *cached;
 }
 
 void Logger::format_line(std::string& out, LogLevel level, std::string_view message,
@@ -156,38 +199,54 @@ void Logger::format_line(std::string& out, LogLevel level, std::string_view mess
 
 void Logger::log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
     if (!enabled(level)) return;
-    thread_local std::string line;
-    line.clear();
-    format_line(line, level, message, fields);
-    bool wake;
+    Shard& own = shard();
+    bool wake = false;
     {
-        std::lock_guard lock{mutex_};
-        if (pending_.size() + line.size() > max_pending_) {
+        std::lock_guard lock{own.mutex};
+        const std::size_t before = own.lines.size();
+        format_line(own.lines, level, message, fields);
+        const std::size_t added = own.lines.size() - before;
+        if (pending_bytes_.fetch_add(added, std::memory_order_relaxed) + added > max_pending_) {
+            pending_bytes_.fetch_sub(added, std::memory_order_relaxed);
+            own.lines.resize(before);
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
         }
-        wake = pending_.empty();
-        pending_ += line;
-        ++enqueued_;
+        wake = before < wake_threshold && own.lines.size() >= wake_threshold;
     }
-    if (wake) wake_.notify_one();
+    if (wake) {
+        std::lock_guard lock{mutex_};
+        shard_full_ = true;
+        wake_.notify_one();
+    }
 }
 
 void Logger::flush() {
     std::unique_lock lock{mutex_};
-    const std::uint64_t target = enqueued_;
-    flushed_.wait(lock, [&] { return written_ >= target; });
+    const std::uint64_t target = ++flush_requests_;
+    wake_.notify_one();
+    flushed_.wait(lock, [&] { return flushes_done_ >= target; });
 }
 
+// Every collect_interval (sooner when a shard fills up or someone flushes): takes each
+// shard's lines and writes them. A flush is done once a collection that began after it
+// has been written.
 void Logger::writer_loop() {
     std::string batch;
     std::unique_lock lock{mutex_};
     for (;;) {
-        wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-        if (pending_.empty() && stopping_) return;
-        batch.swap(pending_);
-        const std::uint64_t lines = enqueued_;
+        const std::uint64_t requests = flush_requests_;
+        const bool stopping = stopping_;
+        shard_full_ = false;
+        batch.clear();
+        for (auto& s : shards_) {
+            std::lock_guard shard_lock{s->mutex};
+            batch += s->lines;
+            s->lines.clear();
+            if (s->lines.capacity() > wake_threshold * 4) s->lines.shrink_to_fit();  // after a burst
+        }
         lock.unlock();
+        pending_bytes_.fetch_sub(batch.size(), std::memory_order_relaxed);
         std::string_view rest = batch;
         while (!rest.empty()) {
             const ssize_t n = ::write(fd_, rest.data(), rest.size());
@@ -195,10 +254,13 @@ void Logger::writer_loop() {
             if (n <= 0) break;  // nowhere to write: drop rather than spin
             rest.remove_prefix(static_cast<std::size_t>(n));
         }
-        batch.clear();
+        if (batch.capacity() > (1u << 20)) std::string{}.swap(batch);  // a burst's buffer goes back
         lock.lock();
-        written_ = lines;
+        flushes_done_ = requests;
         flushed_.notify_all();
+        if (stopping) return;
+        wake_.wait_for(lock, collect_interval,
+                       [&] { return stopping_ || shard_full_ || flush_requests_ != requests; });
     }
 }
 

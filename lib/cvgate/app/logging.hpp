@@ -1,6 +1,7 @@
 #pragma once
-// Structured logs: one JSON object (or one text line) per event. Lines are queued in memory
-// and written by a background thread, so an I/O thread never waits on stdout.
+// Structured logs: one JSON object (or one text line) per event. Each thread formats its
+// lines into a buffer of its own; a background thread collects and writes them, so an I/O
+// thread never waits on stdout, nor on another thread, nor wakes anyone per line.
 
 #include <cvgate/app/config.hpp>
 
@@ -8,12 +9,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 namespace cvgate::app {
 
@@ -56,6 +59,8 @@ public:
     std::uint64_t dropped_lines() const noexcept { return dropped_.load(); }
 
 private:
+    struct Shard;  // one thread's lines waiting to be written
+    Shard& shard();
     void format_line(std::string& out, LogLevel level, std::string_view message,
                      std::initializer_list<LogField> fields) const;
     void writer_loop();
@@ -64,14 +69,17 @@ private:
     LogFormat format_;
     int fd_;
     std::size_t max_pending_;
-    std::mutex mutex_;
+    std::uint64_t id_;  // tells this logger's shards apart in a thread's cache
+    std::atomic<std::size_t> pending_bytes_{0};
+    std::atomic<std::uint64_t> dropped_{0};
+    std::mutex mutex_;  // shards_ and the writer's state below
+    std::vector<std::unique_ptr<Shard>> shards_;
     std::condition_variable wake_;
     std::condition_variable flushed_;
-    std::string pending_;
-    std::uint64_t enqueued_ = 0;  // lines handed to the writer, under mutex_
-    std::uint64_t written_ = 0;   // lines the writer has written, under mutex_
+    std::uint64_t flush_requests_ = 0;  // under mutex_
+    std::uint64_t flushes_done_ = 0;    // under mutex_
+    bool shard_full_ = false;           // under mutex_: a thread wants its lines collected now
     bool stopping_ = false;
-    std::atomic<std::uint64_t> dropped_{0};
     std::thread writer_;
 };
 

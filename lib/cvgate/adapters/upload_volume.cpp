@@ -113,14 +113,12 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
     void written(std::vector<char> batch, std::exception_ptr e) {
         writing = false;
         if (e && !error) error = e;
-        if (!error && flush_requested && !filling.empty()) {
-            flush_requested = false;
-            start_write();
-        } else if (!flush_requested) {
+        if (!error && idle && !filling.empty()) {
+            start_write();  // what arrived before the client paused
+        } else if (!idle) {
             batch.clear();
             spare.swap(batch);  // the next batch reuses it: no allocation per batch
         }
-        flush_requested = false;
         wake->cancel();
     }
 
@@ -131,7 +129,7 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
         filling.reserve(std::max(batch_size, chunk));
     }
 
-    boost::asio::awaitable<void> wait_idle() {
+    boost::asio::awaitable<void> wait_written() {
         while (writing) {
             wake->expires_at(boost::asio::steady_timer::time_point::max());
             co_await wake->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
@@ -149,8 +147,8 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
     std::vector<char> spare;                         // the last batch written, kept for reuse
     std::uint64_t handed = 0;                        // bytes handed to the pool so far
     bool writing = false;                            // a batch is on the pool
-    bool flush_requested = false;                    // write `filling` as soon as the pool is free
-    std::exception_ptr error;                        // the first failed write
+    bool idle = false;         // flushed since the last write: keep no buffer, write what is left
+    std::exception_ptr error;  // the first failed write
 };
 
 class VolumeFile final : public jobs::StagedFile {
@@ -165,39 +163,36 @@ public:
             s.wake.emplace(*s.io);
         }
         if (s.error) std::rethrow_exception(s.error);
+        s.idle = false;
         if (!s.filling.empty() && s.filling.size() + chunk.size() > batch_size) {
-            co_await s.wait_idle();  // at most one batch in flight: memory stays bounded
-            s.flush_requested = false;
-            s.start_write();
+            co_await s.wait_written();  // at most one batch in flight: memory stays bounded
+            if (!s.filling.empty()) s.start_write();
         }
         s.ensure_filling(chunk.size());
         s.filling.insert(s.filling.end(), chunk.begin(), chunk.end());
     }
 
-    // The body stalls: what was received goes to the volume without waiting for a full
-    // batch, so an upload waiting for its client holds no batch buffer.
+    // The body stalls, or the file is complete: what was received goes to the volume
+    // without waiting for a full batch, and no buffer is kept meanwhile.
     jobs::Task<void> flush() override {
         auto& s = *state_;
-        std::vector<char>{}.swap(s.spare);  // give the buffers back
-        if (s.filling.empty()) {
+        s.idle = true;
+        std::vector<char>{}.swap(s.spare);
+        if (s.filling.empty())
             std::vector<char>{}.swap(s.filling);
-            co_return;
-        }
-        if (s.writing)
-            s.flush_requested = true;  // written as soon as the batch in flight is
-        else
-            s.start_write();
+        else if (!s.writing)
+            s.start_write();  // else written() starts it
+        co_return;
     }
 
     // Everything received is on the file (not yet flushed to disk).
     jobs::Task<void> finish() {
         auto& s = *state_;
         if (!s.io) co_return;
-        co_await s.wait_idle();
+        co_await s.wait_written();
         if (!s.filling.empty()) {
-            s.flush_requested = false;
             s.start_write();
-            co_await s.wait_idle();
+            co_await s.wait_written();
         }
         std::vector<char>{}.swap(s.filling);
         std::vector<char>{}.swap(s.spare);

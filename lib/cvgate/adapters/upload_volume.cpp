@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,8 +26,10 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <optional>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace cvgate::adapters {
@@ -70,6 +73,50 @@ void write_all(int fd, const char* data, std::size_t size) {
     }
 }
 
+// A write batch's memory, mapped from the kernel rather than the heap: released, it goes
+// back to the system at once (a freed heap block would stay in the process's RSS), so
+// uploads that wait for their clients cost memory only for what they really hold. Only
+// the pages written to are ever touched.
+class Batch {
+public:
+    Batch() = default;
+    Batch(Batch&& o) noexcept : data_{std::exchange(o.data_, nullptr)}, size_{std::exchange(o.size_, 0)} {}
+    Batch& operator=(Batch&& o) noexcept {
+        Batch{std::move(o)}.swap(*this);
+        return *this;
+    }
+    ~Batch() {
+        if (data_) ::munmap(data_, batch_size);
+    }
+    void swap(Batch& o) noexcept {
+        std::swap(data_, o.data_);
+        std::swap(size_, o.size_);
+    }
+
+    bool allocated() const noexcept { return data_ != nullptr; }
+    void allocate() {
+        void* p = ::mmap(nullptr, batch_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc{};
+        data_ = static_cast<char*>(p);
+    }
+    // Appends what fits; returns how much did.
+    std::size_t append(std::string_view bytes) noexcept {
+        const std::size_t n = std::min(bytes.size(), batch_size - size_);
+        std::memcpy(data_ + size_, bytes.data(), n);
+        size_ += n;
+        return n;
+    }
+    bool full() const noexcept { return size_ == batch_size; }
+    bool empty() const noexcept { return size_ == 0; }
+    void clear() noexcept { size_ = 0; }
+    const char* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    char* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
 // A staged file and the batches on their way to it. Touched on the I/O thread, except by
 // the write in flight (fd only) and place_at (on the pool, once no write is in flight).
 // Shared with that write, so a file dropped mid-write is closed and removed only after it.
@@ -87,7 +134,7 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
     // Hands `filling` to the pool; the I/O thread carries on receiving meanwhile.
     void start_write() {
         writing = true;
-        std::vector<char> batch;
+        Batch batch;
         batch.swap(filling);
         const auto offset = static_cast<off_t>(handed);
         handed += batch.size();
@@ -110,7 +157,7 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
     }
 
     // On the I/O thread, when the write in flight is done.
-    void written(std::vector<char> batch, std::exception_ptr e) {
+    void written(Batch batch, std::exception_ptr e) {
         writing = false;
         if (e && !error) error = e;
         if (!error && idle && !filling.empty()) {
@@ -118,15 +165,18 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
         } else if (!idle) {
             batch.clear();
             spare.swap(batch);  // the next batch reuses it: no allocation per batch
+        } else if (filling.empty()) {
+            Batch{}.swap(filling);  // still no byte since the flush: keep no buffer
+            Batch{}.swap(spare);
         }
         wake->cancel();
     }
 
     // A buffer to receive into, at most two per file (one filling, one on the pool).
-    void ensure_filling(std::size_t chunk) {
-        if (filling.capacity() != 0) return;
+    void ensure_filling() {
+        if (filling.allocated()) return;
         filling.swap(spare);
-        filling.reserve(std::max(batch_size, chunk));
+        if (!filling.allocated()) filling.allocate();
     }
 
     boost::asio::awaitable<void> wait_written() {
@@ -143,8 +193,8 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
     bool placed = false;
     std::optional<boost::asio::any_io_executor> io;  // the receiving I/O thread
     std::optional<boost::asio::steady_timer> wake;   // wakes a coroutine waiting for `writing`
-    std::vector<char> filling;                       // received, not yet handed to the pool
-    std::vector<char> spare;                         // the last batch written, kept for reuse
+    Batch filling;                                   // received, not yet handed to the pool
+    Batch spare;                                     // the last batch written, kept for reuse
     std::uint64_t handed = 0;                        // bytes handed to the pool so far
     bool writing = false;                            // a batch is on the pool
     bool idle = false;         // flushed since the last write: keep no buffer, write what is left
@@ -164,12 +214,14 @@ public:
         }
         if (s.error) std::rethrow_exception(s.error);
         s.idle = false;
-        if (!s.filling.empty() && s.filling.size() + chunk.size() > batch_size) {
-            co_await s.wait_written();  // at most one batch in flight: memory stays bounded
-            if (!s.filling.empty()) s.start_write();
+        while (!chunk.empty()) {
+            if (s.filling.full()) {
+                co_await s.wait_written();  // at most one batch in flight: memory stays bounded
+                if (s.filling.full()) s.start_write();
+            }
+            s.ensure_filling();
+            chunk.remove_prefix(s.filling.append(chunk));
         }
-        s.ensure_filling(chunk.size());
-        s.filling.insert(s.filling.end(), chunk.begin(), chunk.end());
     }
 
     // The body stalls, or the file is complete: what was received goes to the volume
@@ -177,11 +229,12 @@ public:
     jobs::Task<void> flush() override {
         auto& s = *state_;
         s.idle = true;
-        std::vector<char>{}.swap(s.spare);
-        if (s.filling.empty())
-            std::vector<char>{}.swap(s.filling);
-        else if (!s.writing)
-            s.start_write();  // else written() starts it
+        if (!s.filling.empty()) {
+            if (!s.writing) s.start_write();  // else written() starts it
+        } else if (!s.writing) {
+            Batch{}.swap(s.filling);  // nothing in flight: give the buffers back now
+            Batch{}.swap(s.spare);
+        }  // else written() drops the batch if no byte came meanwhile
         co_return;
     }
 
@@ -194,8 +247,8 @@ public:
             s.start_write();
             co_await s.wait_written();
         }
-        std::vector<char>{}.swap(s.filling);
-        std::vector<char>{}.swap(s.spare);
+        Batch{}.swap(s.filling);
+        Batch{}.swap(s.spare);
     }
 
     // On the blocking pool, after finish(): flush, close, and move to `target` without

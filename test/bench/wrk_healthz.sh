@@ -75,7 +75,9 @@ for round in $(seq "$rounds"); do
     for i in "${!ports[@]}"; do cvgate_all[$i]+="$(run_wrk "cvgate$i" "${ports[$i]}") "; done
 done
 for i in "${!bins[@]}"; do echo "cvgate$i = ${bins[$i]}"; done
-python3 - "${nginx_all[*]}" "${#bins[@]}" $(for i in "${!bins[@]}"; do printf '%q ' "${cvgate_all[$i]}"; done) <<'PY'
+per_binary=()
+for i in "${!bins[@]}"; do per_binary+=("${cvgate_all[$i]}"); done
+python3 - "${nginx_all[*]}" "${#bins[@]}" "${per_binary[@]}" <<'PY'
 import statistics, sys
 nginx = [float(x) for x in sys.argv[1].split()]
 n = int(sys.argv[2])

@@ -269,13 +269,14 @@ TEST_CASE("a client that disappears mid-upload leaves no staged file", "[http][u
 
 TEST_CASE("files many write batches long arrive on the volume byte for byte", "[http][upload]") {
     UploadRig rig;
-    rig.limits.max_field_bytes = 1 << 20;
-    test::TestServer server{rig.router};
+    auto options = test::TestServer::defaults();
+    options.limits.max_body_size = 16 << 20;
+    test::TestServer server{rig.router, options};
     test::Client c{server.port()};
     // Sizes around the write batch (1 MiB): just under, just over, several, and tiny.
     std::vector<std::string> contents;
     std::uint32_t x = 12345;
-    for (std::size_t size : {(1u << 20) - 7, (1u << 20) + 13, 3 * (1u << 20) + 4321, 9}) {
+    for (std::size_t size : {(1u << 20) - 7, (1u << 20) + 13, 3 * (1u << 20) + 4321, 9u}) {
         std::string content = "%PDF-";
         while (content.size() < size) {
             x = x * 1103515245u + 12345u;
@@ -304,7 +305,9 @@ TEST_CASE("files many write batches long arrive on the volume byte for byte", "[
 TEST_CASE("an upload waiting for its client holds no buffered bytes: they are on the staged file",
           "[http][upload]") {
     UploadRig rig;
-    test::TestServer server{rig.router};
+    auto options = test::TestServer::defaults();
+    options.limits.body_timeout = std::chrono::seconds{30};  // the client's pause is not a timeout
+    test::TestServer server{rig.router, options};
     test::Client c{server.port()};
     const std::string content = "%PDF-" + std::string(300'000, 'x');  // less than one write batch
     const std::string req = post(file_part("a.pdf", content) + "--XyZ--\r\n");

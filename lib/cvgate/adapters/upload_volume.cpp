@@ -5,9 +5,7 @@
 #include <cvgate/ids/uuid.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -26,6 +24,7 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <system_error>
@@ -138,9 +137,8 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
         batch.swap(filling);
         const auto offset = static_cast<off_t>(handed);
         handed += batch.size();
-        auto home = boost::asio::prefer(*io, boost::asio::execution::outstanding_work.tracked);
-        boost::asio::post(pool.executor(), [self = shared_from_this(), batch = std::move(batch), offset,
-                                            home = std::move(home)]() mutable {
+        boost::asio::post(pool.executor(), [self = shared_from_this(), batch = std::move(batch),
+                                            offset]() mutable {
             std::exception_ptr error;
             try {
                 write_all(self->fd, batch.data(), batch.size());
@@ -149,8 +147,11 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
             } catch (...) {
                 error = std::current_exception();
             }
-            auto& ex = home;
-            boost::asio::post(ex, [self = std::move(self), batch = std::move(batch), error]() mutable {
+            // A dropped file's I/O thread may be gone (a shutdown): then nothing goes home.
+            std::lock_guard lock{self->home_mutex};
+            if (self->abandoned) return;
+            auto& home = *self->io;
+            boost::asio::post(home, [self, batch = std::move(batch), error]() mutable {
                 self->written(std::move(batch), error);
             });
         });
@@ -158,6 +159,7 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
 
     // On the I/O thread, when the write in flight is done.
     void written(Batch batch, std::exception_ptr e) {
+        if (abandoned) return;
         writing = false;
         if (e && !error) error = e;
         if (!error && idle && !filling.empty()) {
@@ -169,7 +171,7 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
             Batch{}.swap(filling);  // still no byte since the flush: keep no buffer
             Batch{}.swap(spare);
         }
-        wake->cancel();
+        if (wake) wake->cancel();
     }
 
     // A buffer to receive into, at most two per file (one filling, one on the pool).
@@ -192,7 +194,9 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
     exec::BlockingPool& pool;
     bool placed = false;
     std::optional<boost::asio::any_io_executor> io;  // the receiving I/O thread
-    std::optional<boost::asio::steady_timer> wake;   // wakes a coroutine waiting for `writing`
+    boost::asio::steady_timer* wake = nullptr;       // the file's: wakes a coroutine waiting for `writing`
+    std::mutex home_mutex;                           // orders `abandoned` against posts to `io`
+    bool abandoned = false;                          // the file was dropped: written() is not wanted
     Batch filling;                                   // received, not yet handed to the pool
     Batch spare;                                     // the last batch written, kept for reuse
     std::uint64_t handed = 0;                        // bytes handed to the pool so far
@@ -205,12 +209,22 @@ class VolumeFile final : public jobs::StagedFile {
 public:
     VolumeFile(int fd, std::string path, exec::BlockingPool& pool)
         : state_{std::make_shared<StagedState>(fd, std::move(path), pool)} {}
+    ~VolumeFile() override {
+        // A write still in flight finishes on the pool and closes the file after it; it no
+        // longer reports back to this thread, whose io_context may be going away.
+        std::lock_guard lock{state_->home_mutex};
+        state_->abandoned = true;
+        state_->wake = nullptr;
+    }
+    VolumeFile(const VolumeFile&) = delete;
+    VolumeFile& operator=(const VolumeFile&) = delete;
 
     jobs::Task<void> write(std::string_view chunk) override {
         auto& s = *state_;
         if (!s.io) {
             s.io.emplace(co_await boost::asio::this_coro::executor);
-            s.wake.emplace(*s.io);
+            wake_.emplace(*s.io);
+            s.wake = &*wake_;
         }
         if (s.error) std::rethrow_exception(s.error);
         s.idle = false;
@@ -267,6 +281,7 @@ public:
 
 private:
     std::shared_ptr<StagedState> state_;
+    std::optional<boost::asio::steady_timer> wake_;  // lives and dies on the I/O thread
 };
 
 }  // namespace

@@ -6,6 +6,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 using namespace cvgate::app;
 
 namespace {
@@ -84,4 +88,55 @@ TEST_CASE("a duration in a log line reads 3.19, not 3.194668E0", "[logging]") {
         LogFormat::text);
     REQUIRE(text_lines.size() == 1);
     CHECK_THAT(text_lines[0], Catch::EndsWith(" request duration_ms=3.19"));
+}
+
+TEST_CASE("lines logged from several threads all arrive whole, each thread's in order, by flush()",
+          "[logging]") {
+    constexpr int threads = 4;
+    constexpr int per_thread = 100;  // the helper reads the pipe only at the end: under its 64 KiB
+    auto lines = lines_of([](Logger& log) {
+        std::vector<std::thread> workers;
+        for (int t = 0; t < threads; ++t)
+            workers.emplace_back([&log, t] {
+                for (int i = 0; i < per_thread; ++i) log.info("line", {{"thread", t}, {"i", i}});
+            });
+        for (auto& w : workers) w.join();
+    });
+    REQUIRE(lines.size() == threads * per_thread);
+    std::vector<std::int64_t> next(threads, 0);
+    for (const auto& line : lines) {
+        auto v = boost::json::parse(line).as_object();
+        const auto t = v.at("thread").as_int64();
+        CHECK(v.at("i").as_int64() == next[static_cast<std::size_t>(t)]++);
+    }
+}
+
+TEST_CASE("a thread that logs to two loggers in turn gets each line to its own logger", "[logging]") {
+    int a[2];
+    int b[2];
+    REQUIRE(::pipe(a) == 0);
+    REQUIRE(::pipe(b) == 0);
+    {
+        Logger first{LogLevel::info, LogFormat::text, a[1]};
+        Logger second{LogLevel::info, LogFormat::text, b[1]};
+        for (int i = 0; i < 3; ++i) {
+            first.info("to-first");
+            second.info("to-second");
+        }
+    }
+    ::close(a[1]);
+    ::close(b[1]);
+    auto drain = [](int fd) {
+        std::string all;
+        char buf[4096];
+        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+        ::close(fd);
+        return all;
+    };
+    const std::string one = drain(a[0]);
+    const std::string two = drain(b[0]);
+    CHECK(std::count(one.begin(), one.end(), '\n') == 3);
+    CHECK(one.find("to-second") == std::string::npos);
+    CHECK(std::count(two.begin(), two.end(), '\n') == 3);
+    CHECK(two.find("to-first") == std::string::npos);
 }

@@ -120,6 +120,7 @@ TEST_CASE("--help lists every variable with its flag", "[config]") {
                       "CORS_ORIGINS",       "IO_THREADS",
                       "BLOCKING_THREADS",   "LOG_LEVEL",
                       "LOG_FORMAT",         "SHUTDOWN_GRACE_SECONDS",
-                      "LISTEN_ADDR",        "PORT"})
+                      "LISTEN_ADDR",        "PORT",
+                      "RECOVERY_SECONDS",   "IDEMPOTENCY_TTL_SECONDS"})
         CHECK_THAT(help, Catch::Contains(name));
 }

@@ -48,6 +48,14 @@ Multipart form_with_pdfs(int count, std::string_view label = "cv") {
     return form;
 }
 
+// A form whose one file is big enough that a body cut 1000 bytes short is mid-file.
+Multipart big_form(std::string_view label) {
+    Multipart form;
+    form.field("jd_text", job_description());
+    form.file(std::string{label} + ".pdf", pdf_bytes(label) + std::string(200'000, 'x'), "application/pdf");
+    return form;
+}
+
 std::string accepted(const Answer& a) {
     INFO("status " << a.status << ": " << a.raw.body());
     REQUIRE(a.status == 202);
@@ -98,13 +106,13 @@ public:
         const auto& c = gw.config();
         std::vector<std::string> env;
         for (char** e = environ; *e; ++e) env.emplace_back(*e);
-        for (const std::string& kv :
-             {"LISTEN_ADDR=127.0.0.1", "PORT=0", "UPLOAD_VOLUME_PATH=" + c.upload_volume_path,
-              "MONGO_URL=" + c.mongo_url, "MONGO_DB_NAME=" + c.mongo_db_name,
-              "DATABASE_URL=" + c.database_url, "RABBITMQ_URL=" + c.rabbitmq_url,
-              "JOBS_QUEUE=" + c.jobs_queue, "RECOVERY_SECONDS=" + std::to_string(recovery.count()),
-              "IO_THREADS=1", "BLOCKING_THREADS=2", "LOG_FORMAT=json", "LOG_LEVEL=info",
-              "CVGATE_FAULT=" + fault})
+        for (const std::string& kv : std::vector<std::string>{
+                 "LISTEN_ADDR=127.0.0.1", "PORT=0", "UPLOAD_VOLUME_PATH=" + c.upload_volume_path,
+                 "MONGO_URL=" + c.mongo_url, "MONGO_DB_NAME=" + c.mongo_db_name,
+                 "DATABASE_URL=" + c.database_url, "RABBITMQ_URL=" + c.rabbitmq_url,
+                 "JOBS_QUEUE=" + c.jobs_queue, "RECOVERY_SECONDS=" + std::to_string(recovery.count()),
+                 "IO_THREADS=1", "BLOCKING_THREADS=2", "LOG_FORMAT=json", "LOG_LEVEL=info",
+                 "CVGATE_FAULT=" + fault})
             env.push_back(kv);
         std::vector<char*> envp;
         for (auto& kv : env) envp.push_back(kv.data());
@@ -262,12 +270,12 @@ TEST_CASE(
     Gateway live{replica_of(gw)};
 
     // A live replica receives an upload slowly: half the body now, the rest later.
-    const auto form = form_with_pdfs(1, "slow");
+    const auto form = big_form("slow");
     const std::string body = form.body();
     Client slow{live.port(), 60s};
     slow.send("POST /jobs/submit HTTP/1.1\r\nHost: cvgate.test\r\nContent-Type: " +
               Multipart::content_type() + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-              body.substr(0, body.size() - 300));
+              body.substr(0, body.size() - 1000));
     REQUIRE(eventually([&] { return staged(gw, ".part").size() == 1; }));
     const auto live_part = staged(gw, ".part");
 
@@ -282,7 +290,7 @@ TEST_CASE(
     CHECK(staged(gw, ".part") == live_part);
     CHECK(eventually([&] { return staged(gw, ".alive").size() == 2; }, within_recovery));
 
-    slow.send(body.substr(body.size() - 300));
+    slow.send(body.substr(body.size() - 1000));
     const auto reply = slow.read_reply();
     CHECK(reply.result_int() == 202);
     CHECK(gw.hot_count() == 1);
@@ -292,12 +300,12 @@ TEST_CASE(
 TEST_CASE(
     "a shutdown with an upload still stalled at the end of the grace period leaves nothing on the volume") {
     Gateway gw{[](cvgate::app::Config& c) { c.shutdown_grace = std::chrono::seconds{1}; }};
-    const auto form = form_with_pdfs(2, "stalled");
+    const auto form = big_form("stalled");
     const std::string body = form.body();
     Client stalled{gw.port(), 60s};
     stalled.send("POST /jobs/submit HTTP/1.1\r\nHost: cvgate.test\r\nContent-Type: " +
                  Multipart::content_type() + "\r\nContent-Length: " + std::to_string(body.size()) +
-                 "\r\n\r\n" + body.substr(0, body.size() - 100));
+                 "\r\n\r\n" + body.substr(0, body.size() - 1000));
     REQUIRE(eventually([&] { return staged(gw, ".part").size() == 1; }));
 
     gw.stop();  // what SIGTERM does (apps/cvgate/main.cpp)

@@ -9,12 +9,12 @@
 namespace cvgate::clients {
 
 enum class ErrorKind {
-    unavailable,  // cannot connect, connection lost, server refuses service
-    timeout,      // no answer within the call's deadline
-    conflict,     // a uniqueness constraint or a concurrent change
-    not_found,    // the thing addressed does not exist
-    rejected,     // the server refused this request (nack, unroutable, bad query)
-    invalid_data, // the server cannot store these values (SQLSTATE class 22, a NUL in a text)
+    unavailable,   // cannot connect, connection lost, server refuses service
+    timeout,       // no answer within the call's deadline
+    conflict,      // a uniqueness constraint or a concurrent change
+    not_found,     // the thing addressed does not exist
+    rejected,      // the server refused this request (nack, unroutable, bad query)
+    invalid_data,  // the server cannot store these values (SQLSTATE class 22, a NUL in a text)
 };
 
 std::string_view to_string(ErrorKind kind) noexcept;

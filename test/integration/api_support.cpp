@@ -157,8 +157,10 @@ std::vector<std::string> tree(const std::string& root) {
     std::vector<std::string> out;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator{root, ec};
-         !ec && it != fs::recursive_directory_iterator{}; it.increment(ec))
+         !ec && it != fs::recursive_directory_iterator{}; it.increment(ec)) {
+        if (it->path().extension() == ".alive") continue;             // a replica's heartbeat, not an upload
         out.push_back(it->path().lexically_relative(root).string());  // a file may vanish meanwhile
+    }
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -311,6 +313,11 @@ void Gateway::set_status(const std::string& job_id, std::string_view status) con
     json::object filter{{"_id", job_id}};
     json::object update{{"$set", json::object{{"status", status}}}};
     REQUIRE(run(mongo_->update_one("jobs", std::move(filter), std::move(update))).matched == 1);
+}
+
+bool Gateway::hot_is_ferretdb() const {
+    json::object command{{"buildInfo", 1}};
+    return run(mongo_->run_command(std::move(command))).contains("ferretdbVersion");
 }
 
 void Gateway::insert_hot(const json::object& document) const { run(mongo_->insert_one("jobs", document)); }

@@ -90,7 +90,8 @@ inline const std::string timestamp_regex = R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\
 
 // ---- The file system -----------------------------------------------------------------
 
-// Every regular file and directory under `root`, as paths relative to it, sorted.
+// Every regular file and directory under `root`, as paths relative to it, sorted; replicas'
+// heartbeats (`.incoming/*.alive`) left out.
 std::vector<std::string> tree(const std::string& root);
 std::string read_file(const std::string& path);
 
@@ -131,6 +132,8 @@ public:
     Answer post_form(std::string_view target, const Multipart& form, std::string_view headers = {}) const;
     Answer post(std::string_view target, std::string_view headers = {}) const;
     Answer del(std::string_view target) const;
+    // Shuts cvgate down now, as SIGTERM does (the destructor then only cleans up).
+    void stop() { app_->shutdown(); }
     // Waits until GET /readyz answers 200; fails the test after `limit`.
     void wait_ready(std::chrono::milliseconds limit = std::chrono::seconds{60}) const;
 
@@ -144,6 +147,9 @@ public:
     void set_status(const std::string& job_id, std::string_view status) const;
     void insert_hot(const boost::json::object& document) const;
     clients::mongo::Client& mongo() const { return *mongo_; }
+    // Whether the MongoDB-wire server is FerretDB (buildInfo says so), which applies an update
+    // as a read and a write without a transaction: concurrent $inc on one document get lost.
+    bool hot_is_ferretdb() const;
 
     // The job queue: every message waiting, consumed (auto-ack).
     std::vector<QueuedMessage> take_messages() const;

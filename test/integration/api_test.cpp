@@ -291,7 +291,9 @@ TEST_CASE(
                                                            "files_added", "resumed", "cv_details",
                                                            "warnings"});
     CHECK(str(added.object().at("job_id")) == id);
-    CHECK(added.object().at("correlation_id") == "add-corr");
+    // The job's correlation id, the one its messages carry (regression: it was the request's).
+    CHECK(added.object().at("correlation_id") == "job-corr");
+    CHECK(added.header("X-Correlation-ID") == "add-corr");
     CHECK(added.object().at("status") == "queued");
     CHECK(added.object().at("files_added") == 1);
     CHECK(added.object().at("resumed") == false);
@@ -309,6 +311,8 @@ TEST_CASE(
     auto messages = gw.take_messages();
     REQUIRE(messages.size() == 1);
     CHECK(str(messages[0].json.at("job_id")) == id);
+    CHECK(str(messages[0].json.at("correlation_id")) == "job-corr");
+    CHECK(messages[0].correlation_id == "job-corr");
     CHECK(messages[0].json.at("expected_file_count") == 1);
     CHECK(messages[0].json.at("use_delay") == true);
     REQUIRE(messages[0].json.at("file_paths").as_array().size() == 1);

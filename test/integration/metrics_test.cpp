@@ -628,9 +628,12 @@ TEST_CASE(
     CHECK(after.at("cvgate_upload_bytes_total") - before.get("cvgate_upload_bytes_total") ==
           static_cast<double>(form.body().size()));
 
-    // Disk (a staging file per PDF, then one placement), hot storage, queue; nothing failed.
+    // Disk (a staging file per PDF, the journal entry, then one placement), hot storage,
+    // queue, the journal entry dropped; nothing failed.
     CHECK(moved(before, after, "cvgate_dependency_call_duration_seconds_count") ==
           changes({{dependency_calls("volume", "stage"), 2},
+                   {dependency_calls("volume", "record"), 1},
+                   {dependency_calls("volume", "forget"), 1},
                    {dependency_calls("volume", "place"), 1},
                    {dependency_calls("mongodb", "insert"), 1},
                    {dependency_calls("rabbitmq", "publish"), 1}}));
@@ -795,6 +798,8 @@ TEST_CASE(
     // The flow, then its rollback: the document deleted, the job's directory removed.
     CHECK(moved(before, after, "cvgate_dependency_call_duration_seconds_count") ==
           changes({{dependency_calls("volume", "stage"), 2},
+                   {dependency_calls("volume", "record"), 1},
+                   {dependency_calls("volume", "forget"), 1},
                    {dependency_calls("volume", "place"), 1},
                    {dependency_calls("mongodb", "insert"), 1},
                    {dependency_calls("rabbitmq", "publish"), 1},
@@ -820,6 +825,8 @@ TEST_CASE(
     check_one_rollback(before, after, "hot_storage", "mongodb", "insert");
     CHECK(moved(before, after, "cvgate_dependency_call_duration_seconds_count") ==
           changes({{dependency_calls("volume", "stage"), 2},
+                   {dependency_calls("volume", "record"), 1},
+                   {dependency_calls("volume", "forget"), 1},
                    {dependency_calls("volume", "place"), 1},
                    {dependency_calls("mongodb", "insert"), 1},
                    {dependency_calls("volume", "remove_job"), 1}}));

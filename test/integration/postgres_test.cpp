@@ -323,6 +323,8 @@ TEST_CASE("migrate is idempotent and migration 1 creates the contract's schema e
         "cv_analyses.phone text YES -",
         "cv_analyses.analysis jsonb NO -",
         "cv_analyses.analyzed_at timestamp without time zone NO now()",
+        // Migration 3, cvgate's own: the lossless JSON text of an analysis holding U+0000.
+        "cv_analyses.analysis_text text YES -",
         "jobs.id text NO -",
         "jobs.correlation_id text YES -",
         "jobs.jd_text text NO -",

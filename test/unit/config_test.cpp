@@ -144,6 +144,7 @@ TEST_CASE("--help lists every variable with its flag", "[config]") {
                       "BLOCKING_THREADS",   "LOG_LEVEL",
                       "LOG_FORMAT",         "SHUTDOWN_GRACE_SECONDS",
                       "DRAIN_SECONDS",      "--drain-seconds",
-                      "LISTEN_ADDR",        "PORT"})
+                      "LISTEN_ADDR",        "PORT",
+                      "RECOVERY_SECONDS",   "IDEMPOTENCY_TTL_SECONDS"})
         CHECK_THAT(help, Catch::Contains(name));
 }

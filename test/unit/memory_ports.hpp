@@ -105,6 +105,7 @@ public:
             }
         }
         if (!removed) co_return std::nullopt;
+        it->second["expected_files"] = it->second["expected_files"].as_int64() - 1;
         co_return before;
     }
     jobs::Task<void> ping() override {
@@ -121,6 +122,8 @@ public:
     };
     std::map<std::string, jobs::ColdJob> jobs;
     std::map<std::string, std::map<std::string, Row>> cvs;  // job -> cv_id -> row
+    std::map<std::string, std::int64_t> counters;           // job -> next cv index
+    std::set<std::pair<std::string, std::string>> erased;   // (job, cv_id)
     FailureSwitch failures;
     // Runs inside sync, before anything is stored: what happens elsewhere meanwhile (the
     // results worker appending, a concurrent sync cleaning up).
@@ -132,7 +135,7 @@ public:
         if (it == jobs.end()) co_return std::nullopt;
         co_return it->second;
     }
-    jobs::Task<std::size_t> sync(const jobs::SyncBatch& b) override {
+    jobs::Task<jobs::SyncOutcome> sync(const jobs::SyncBatch& b) override {
         failures.check("sync", "postgres");
         if (during_sync) during_sync();
         auto& job = jobs[b.job_id];
@@ -141,21 +144,24 @@ public:
         job.jd_text = b.jd_text;
         job.created_at = b.created_at;
         job.status = "completed";
-        std::size_t inserted = 0;
+        jobs::SyncOutcome out;
         auto& rows = cvs[b.job_id];
-        for (const auto& r : b.results)
-            inserted +=
-                rows.emplace(std::string{r.as_object().at("cv_id").as_string()}, Row{r.as_object(), false})
-                    .second;
-        for (const auto& e : b.errors)
-            inserted +=
-                rows.emplace(std::string{e.as_object().at("cv_id").as_string()}, Row{e.as_object(), true})
-                    .second;
+        auto store = [&](const boost::json::array& entries, bool failed) {
+            for (const auto& r : entries) {
+                std::string cv{r.as_object().at("cv_id").as_string()};
+                if (erased.count({b.job_id, cv}))
+                    out.erased.push_back(cv);
+                else
+                    out.inserted += rows.emplace(cv, Row{r.as_object(), failed}).second;
+            }
+        };
+        store(b.results, false);
+        store(b.errors, true);
         job.successful_cvs = job.failed_cvs = 0;
         for (const auto& [id, row] : rows) (row.failed ? job.failed_cvs : job.successful_cvs)++;
         job.total_cvs = job.successful_cvs + job.failed_cvs;
         job.next_cv_index = static_cast<std::int64_t>(rows.size());
-        co_return inserted;
+        co_return out;
     }
     jobs::Task<std::optional<boost::json::object>> results(std::string_view job_id) override {
         failures.check("results", "postgres");
@@ -170,13 +176,26 @@ public:
                                       {"failed_cvs", it->second.failed_cvs},
                                       {"analyses", std::move(analyses)}};
     }
-    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id,
-                                                            std::string_view cv_id) override {
+    jobs::Task<std::int64_t> allocate_cv_indexes(std::string_view job_id, std::int64_t count,
+                                                 std::int64_t seed) override {
+        failures.check("allocate_cv_indexes", "postgres");
+        auto [it, fresh] = counters.emplace(std::string{job_id}, seed);
+        it->second = std::max(it->second, seed);
+        const std::int64_t first = it->second;
+        it->second += count;
+        co_return first;
+    }
+    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id, std::string_view cv_id,
+                                                            bool known, std::int64_t seed) override {
         failures.check("remove_candidate", "postgres");
         auto it = cvs.find(std::string{job_id});
-        if (it == cvs.end()) co_return std::nullopt;
+        const bool here = it != cvs.end() && it->second.count(std::string{cv_id});
+        if (here || known) {
+            erased.insert({std::string{job_id}, std::string{cv_id}});
+            counters.emplace(std::string{job_id}, seed);
+        }
+        if (!here) co_return std::nullopt;
         auto row = it->second.find(std::string{cv_id});
-        if (row == it->second.end()) co_return std::nullopt;
         std::string name;
         if (const auto* n = row->second.analysis.if_contains("candidate_name"); n && n->is_string())
             name = n->as_string();

@@ -70,7 +70,9 @@ jobs::Task<std::optional<object>> MongoHotStore::remove_candidate(std::string_vi
         }
         pull_all[list] = std::move(entries);
     }
-    object update{{"$pullAll", std::move(pull_all)}};
+    // One update: the entry goes and expected_files with it, so the results worker's
+    // len(results) + len(errors) >= expected_files still fires for a pending job.
+    object update{{"$pullAll", std::move(pull_all)}, {"$inc", object{{"expected_files", -1}}}};
     co_return co_await client_.find_one_and_update(collection_, std::move(holding), std::move(update),
                                                    clients::mongo::ReturnDocument::before);
 }

@@ -1,9 +1,12 @@
 #include <cvgate/adapters/postgres_cold_store.hpp>
 
+#include <cvgate/clients/client_error.hpp>
 #include <cvgate/clients/postgres/transaction.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <set>
 
 namespace cvgate::adapters {
 
@@ -63,6 +66,137 @@ jobs::ColdJob job_from(const pg::Result& r) {
     return job;
 }
 
+// PostgreSQL's text and jsonb cannot hold U+0000. A copy with U+FFFD in its place, or nullopt
+// when there was none (the caller then keeps the original, lossless, as JSON text as well).
+bool holds_nul(const boost::json::value& v) {
+    if (v.is_string()) return v.get_string().find('\0') != boost::json::string::npos;
+    if (v.is_array()) {
+        for (const auto& e : v.get_array())
+            if (holds_nul(e)) return true;
+    }
+    if (v.is_object()) {
+        for (const auto& kv : v.get_object())
+            if (kv.key().find('\0') != std::string_view::npos || holds_nul(kv.value())) return true;
+    }
+    return false;
+}
+
+std::string without_nul(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        if (c == '\0')
+            out += "\xEF\xBF\xBD";
+        else
+            out += c;
+    }
+    return out;
+}
+
+boost::json::value sanitized(const boost::json::value& v) {
+    if (v.is_string()) return boost::json::string{without_nul(v.get_string())};
+    if (v.is_array()) {
+        boost::json::array a;
+        for (const auto& e : v.get_array()) a.push_back(sanitized(e));
+        return a;
+    }
+    if (v.is_object()) {
+        object o;
+        for (const auto& kv : v.get_object()) o[without_nul(kv.key())] = sanitized(kv.value());
+        return o;
+    }
+    return v;
+}
+
+// Serialises concurrent syncs (shared) against an erase (exclusive) of the same job, so that
+// a result stored by a sync is never one of a candidate erased meanwhile.
+constexpr const char* erase_lock_class = "20251111";
+
+std::size_t insert_result(pg::Transaction& tx, const std::string& job_id, const std::string& cv_id,
+                          const object& original) {
+    const bool nul = holds_nul(original);
+    const object r = nul ? sanitized(original).get_object() : original;
+    auto filename = string_field(r, "original_filename");
+    if (!filename) filename = string_field(r, "filename");
+    auto res = tx.query(
+        "INSERT INTO cv_analyses (job_id, cv_id, original_filename, candidate_name, match_score, "
+        "recommendation, email, phone, analysis, analyzed_at, analysis_text) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, "
+        "COALESCE($10::timestamp, now() AT TIME ZONE 'utc'), $11) "
+        "ON CONFLICT (job_id, cv_id) DO NOTHING",
+        pg::Params{job_id, cv_id, filename, string_field(r, "candidate_name"), number_field(r, "match_score"),
+                   string_field(r, "recommendation"), string_field(r, "email"), string_field(r, "phone"),
+                   boost::json::serialize(r), string_field(r, "analyzed_at"),
+                   nul ? pg::Param{boost::json::serialize(original)} : pg::Param{}});
+    return static_cast<std::size_t>(res.affected_rows());
+}
+
+std::size_t insert_failure(pg::Transaction& tx, const std::string& job_id, const std::string& cv_id,
+                           const object& original) {
+    const bool nul = holds_nul(original);
+    const object e = nul ? sanitized(original).get_object() : original;
+    auto res = tx.query(
+        "INSERT INTO cv_failures (job_id, cv_id, filename, error, entry_text) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (job_id, cv_id) DO NOTHING",
+        pg::Params{job_id, cv_id, string_field(e, "filename"), string_field(e, "error"),
+                   nul ? pg::Param{boost::json::serialize(original)} : pg::Param{}});
+    return static_cast<std::size_t>(res.affected_rows());
+}
+
+// The sync's transaction. `careful`: each CV under a savepoint, a CV the server refuses is
+// reported instead of failing the whole sync.
+jobs::SyncOutcome store(pg::Transaction& tx, const jobs::SyncBatch& batch, bool careful) {
+    jobs::SyncOutcome out;
+    tx.query(std::string{"SELECT pg_advisory_xact_lock_shared("} + erase_lock_class + ", hashtext($1))",
+             pg::Params{batch.job_id});
+    try {
+        tx.query(
+            "INSERT INTO jobs (id, correlation_id, jd_text, status, created_at, completed_at) "
+            "VALUES ($1, $2, $3, 'completed', COALESCE($4::timestamp, now() AT TIME ZONE 'utc'), "
+            "now() AT TIME ZONE 'utc') ON CONFLICT (id) DO NOTHING",
+            pg::Params{batch.job_id, batch.correlation_id, batch.jd_text,
+                       batch.created_at.empty() ? pg::Param{} : pg::Param{batch.created_at}});
+    } catch (const clients::ClientError& e) {
+        if (e.kind() != clients::ErrorKind::invalid_data) throw;
+        throw clients::ClientError{clients::ErrorKind::invalid_data, "postgres",
+                                   "the job itself: " + e.message()};
+    }
+    std::set<std::string> erased;
+    const auto erased_rows =
+        tx.query("SELECT cv_id FROM erased_cvs WHERE job_id = $1", pg::Params{batch.job_id});
+    for (int i = 0; i < erased_rows.rows(); ++i) erased.insert(std::string{erased_rows.text(i, 0)});
+
+    auto each = [&](const boost::json::array& entries, auto insert) {
+        for (const auto& entry : entries) {
+            if (!entry.is_object()) continue;
+            const auto cv_id = string_field(entry.get_object(), "cv_id");
+            if (!cv_id) continue;
+            if (erased.count(*cv_id)) {
+                out.erased.push_back(*cv_id);
+                continue;
+            }
+            if (!careful) {
+                out.inserted += insert(tx, batch.job_id, *cv_id, entry.get_object());
+                continue;
+            }
+            tx.query("SAVEPOINT cv");
+            try {
+                out.inserted += insert(tx, batch.job_id, *cv_id, entry.get_object());
+                tx.query("RELEASE SAVEPOINT cv");
+            } catch (const clients::ClientError& e) {
+                if (e.kind() != clients::ErrorKind::invalid_data) throw;
+                tx.query("ROLLBACK TO SAVEPOINT cv");
+                out.rejected.push_back({*cv_id, e.message()});
+            }
+        }
+    };
+    each(batch.results, insert_result);
+    each(batch.errors, insert_failure);
+    tx.query(recount, pg::Params{batch.job_id});
+    tx.query("UPDATE jobs SET status = 'completed', completed_at = now() AT TIME ZONE 'utc' WHERE id = $1",
+             pg::Params{batch.job_id});
+    return out;
+}
 }  // namespace
 
 jobs::Task<std::optional<jobs::ColdJob>> PostgresColdStore::find(std::string_view job_id) {
@@ -72,54 +206,19 @@ jobs::Task<std::optional<jobs::ColdJob>> PostgresColdStore::find(std::string_vie
     co_return job_from(r);
 }
 
-jobs::Task<std::size_t> PostgresColdStore::sync(const jobs::SyncBatch& batch) {
+jobs::Task<jobs::SyncOutcome> PostgresColdStore::sync(const jobs::SyncBatch& batch) {
     // One transaction. The unique (job_id, cv_id) constraint with ON CONFLICT DO NOTHING
     // makes a concurrent sync of the same job wait, then skip what the first one stored.
-    co_return co_await pool_.with_transaction([&batch](pg::Transaction& tx) {
-        std::size_t inserted = 0;
-        tx.query(
-            "INSERT INTO jobs (id, correlation_id, jd_text, status, created_at, completed_at) "
-            "VALUES ($1, $2, $3, 'completed', COALESCE($4::timestamp, now() AT TIME ZONE 'utc'), "
-            "now() AT TIME ZONE 'utc') ON CONFLICT (id) DO NOTHING",
-            pg::Params{batch.job_id, batch.correlation_id, batch.jd_text,
-                       batch.created_at.empty() ? pg::Param{} : pg::Param{batch.created_at}});
-        for (const auto& entry : batch.results) {
-            if (!entry.is_object()) continue;
-            const object& r = entry.get_object();
-            const auto cv_id = string_field(r, "cv_id");
-            if (!cv_id) continue;
-            auto filename = string_field(r, "original_filename");
-            if (!filename) filename = string_field(r, "filename");
-            const auto analyzed_at = string_field(r, "analyzed_at");
-            auto res = tx.query(
-                "INSERT INTO cv_analyses (job_id, cv_id, original_filename, candidate_name, match_score, "
-                "recommendation, email, phone, analysis, analyzed_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, "
-                "COALESCE($10::timestamp, now() AT TIME ZONE 'utc')) "
-                "ON CONFLICT (job_id, cv_id) DO NOTHING",
-                pg::Params{batch.job_id, *cv_id, filename, string_field(r, "candidate_name"),
-                           number_field(r, "match_score"), string_field(r, "recommendation"),
-                           string_field(r, "email"), string_field(r, "phone"), boost::json::serialize(r),
-                           analyzed_at});
-            inserted += static_cast<std::size_t>(res.affected_rows());
-        }
-        for (const auto& entry : batch.errors) {
-            if (!entry.is_object()) continue;
-            const object& e = entry.get_object();
-            const auto cv_id = string_field(e, "cv_id");
-            if (!cv_id) continue;
-            auto res = tx.query(
-                "INSERT INTO cv_failures (job_id, cv_id, filename, error) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (job_id, cv_id) DO NOTHING",
-                pg::Params{batch.job_id, *cv_id, string_field(e, "filename"), string_field(e, "error")});
-            inserted += static_cast<std::size_t>(res.affected_rows());
-        }
-        tx.query(recount, pg::Params{batch.job_id});
-        tx.query(
-            "UPDATE jobs SET status = 'completed', completed_at = now() AT TIME ZONE 'utc' WHERE id = $1",
-            pg::Params{batch.job_id});
-        return inserted;
-    });
+    try {
+        co_return co_await pool_.with_transaction(
+            [&batch](pg::Transaction& tx) { return store(tx, batch, false); });
+    } catch (const clients::ClientError& e) {
+        if (e.kind() != clients::ErrorKind::invalid_data) throw;
+    }
+    // The server refused a value: again, each CV under a savepoint, to store every other CV
+    // and say which one and why (never a retry loop: the same data would fail the same way).
+    co_return co_await pool_.with_transaction(
+        [&batch](pg::Transaction& tx) { return store(tx, batch, true); });
 }
 
 jobs::Task<std::optional<object>> PostgresColdStore::results(std::string_view job_id) {
@@ -129,12 +228,13 @@ jobs::Task<std::optional<object>> PostgresColdStore::results(std::string_view jo
     const jobs::ColdJob job = job_from(job_rows);
 
     pg::Params cv_params{job_id};
-    auto rows = co_await pool_.query(std::string{"SELECT analysis::text, cv_id, original_filename, "
-                                                 "to_char(analyzed_at, "} +
-                                         std::string{iso} +
-                                         ") FROM cv_analyses WHERE job_id = $1 "
-                                         "ORDER BY match_score DESC NULLS LAST, cv_id",
-                                     std::move(cv_params));
+    auto rows = co_await pool_.query(
+        std::string{"SELECT COALESCE(analysis_text, analysis::text), cv_id, original_filename, "
+                    "to_char(analyzed_at, "} +
+            std::string{iso} +
+            ") FROM cv_analyses WHERE job_id = $1 "
+            "ORDER BY match_score DESC NULLS LAST, cv_id",
+        std::move(cv_params));
     boost::json::array analyses;
     for (int i = 0; i < rows.rows(); ++i) {
         boost::json::value parsed = boost::json::parse(rows.text(i, 0));
@@ -157,17 +257,41 @@ jobs::Task<std::optional<object>> PostgresColdStore::results(std::string_view jo
                      {"analyses", std::move(analyses)}};
 }
 
+jobs::Task<std::int64_t> PostgresColdStore::allocate_cv_indexes(std::string_view job_id, std::int64_t count,
+                                                                std::int64_t seed) {
+    // One statement: the row lock of the upsert serialises every replica's allocations.
+    pg::Params params{job_id, seed, count};
+    std::string sql =
+        "INSERT INTO cv_counters AS c (job_id, next_index) VALUES ($1, $2::bigint + $3::bigint) "
+        "ON CONFLICT (job_id) DO UPDATE SET next_index = GREATEST(c.next_index, $2::bigint) + $3::bigint "
+        "RETURNING next_index - $3::bigint";
+    auto r = co_await pool_.query(std::move(sql), std::move(params));
+    co_return r.get<std::int64_t>(0, 0);
+}
+
 jobs::Task<std::optional<std::string>> PostgresColdStore::remove_candidate(std::string_view job_id,
-                                                                           std::string_view cv_id) {
-    auto erase = [job = std::string{job_id},
-                  cv = std::string{cv_id}](pg::Transaction& tx) -> std::optional<std::string> {
+                                                                           std::string_view cv_id, bool known,
+                                                                           std::int64_t seed) {
+    auto erase = [job = std::string{job_id}, cv = std::string{cv_id}, known,
+                  seed](pg::Transaction& tx) -> std::optional<std::string> {
+        tx.query(std::string{"SELECT pg_advisory_xact_lock("} + erase_lock_class + ", hashtext($1))",
+                 pg::Params{job});
         auto analysis =
             tx.query("DELETE FROM cv_analyses WHERE job_id = $1 AND cv_id = $2 RETURNING candidate_name",
                      pg::Params{job, cv});
         auto failure =
             tx.query("DELETE FROM cv_failures WHERE job_id = $1 AND cv_id = $2", pg::Params{job, cv});
-        if (analysis.empty() && failure.affected_rows() == 0) return std::nullopt;
-        tx.query(recount, pg::Params{job});
+        const bool here = !analysis.empty() || failure.affected_rows() > 0;
+        if (here) tx.query(recount, pg::Params{job});
+        if (here || known) {
+            tx.query("INSERT INTO erased_cvs (job_id, cv_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                     pg::Params{job, cv});
+            tx.query(
+                "INSERT INTO cv_counters (job_id, next_index) VALUES ($1, $2) ON CONFLICT (job_id) DO "
+                "NOTHING",
+                pg::Params{job, seed});
+        }
+        if (!here) return std::nullopt;
         if (analysis.empty()) return std::string{};
         return analysis.get<std::optional<std::string>>(0, 0).value_or("");
     };

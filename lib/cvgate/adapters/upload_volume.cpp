@@ -295,14 +295,7 @@ UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool)
     if (ec)
         throw ClientError{ErrorKind::unavailable, "volume",
                           "cannot create the upload directory: " + ec.message()};
-    // Staged files left by a crash. Other replicas share the volume and stage their uploads
-    // here too: only files untouched for far longer than any live upload's inactivity
-    // timeout are theirs to lose.
-    const auto stale_before = std::filesystem::file_time_type::clock::now() - std::chrono::minutes{15};
-    for (const auto& entry : std::filesystem::directory_iterator{incoming_, ec}) {
-        std::error_code ignored;
-        if (entry.last_write_time(ignored) < stale_before) std::filesystem::remove(entry.path(), ignored);
-    }
+    journal_ = std::make_unique<VolumeJournal>(incoming_);
 }
 
 std::string UploadVolume::job_dir(std::string_view job_id) const {
@@ -311,9 +304,15 @@ std::string UploadVolume::job_dir(std::string_view job_id) const {
 }
 
 jobs::Task<std::unique_ptr<jobs::StagedFile>> UploadVolume::stage() {
-    std::string path = incoming_ + "/" + ids::uuid_v4() + ".part";
-    auto work = [path] {
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    std::string path = journal_->staged_path(ids::uuid_v4());
+    auto work = [path, incoming = incoming_] {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == ENOENT) {
+            // The staging directory was removed under us (an operator, a clean-up job): make it again.
+            if (::mkdir(incoming.c_str(), 0755) != 0 && errno != EEXIST)
+                fail("create staging directory", errno);
+            fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        }
         if (fd < 0) fail("create staged file", errno);
         return fd;
     };
@@ -330,10 +329,16 @@ jobs::Task<std::vector<std::string>> UploadVolume::place(std::string_view job_id
         bool created = ::mkdir(dir.c_str(), 0755) == 0;
         if (!created && errno != EEXIST) fail("create job directory", errno);
         std::vector<std::string> paths;
-        for (const auto& f : files) {
-            std::string target = dir + "/" + f.name;
-            static_cast<VolumeFile*>(f.file)->place_at(target);
-            paths.push_back(std::move(target));
+        try {
+            for (const auto& f : files) {
+                std::string target = dir + "/" + f.name;
+                static_cast<VolumeFile*>(f.file)->place_at(target);
+                paths.push_back(std::move(target));
+            }
+        } catch (...) {
+            // All or nothing, and never someone else's file: only what this call placed goes.
+            for (const auto& placed : paths) ::unlink(placed.c_str());
+            throw;
         }
         fsync_path(dir);
         if (created) fsync_path(root);
@@ -409,7 +414,10 @@ jobs::Task<std::int64_t> UploadVolume::next_cv_index(std::string_view job_id) {
 }
 
 jobs::Task<void> UploadVolume::check_writable() {
-    auto work = [probe = incoming_ + "/.ready-" + ids::uuid_v4()] {
+    // The probe goes to the volume's root: a missing staging directory is not an unwritable
+    // volume (stage() re-creates it), so it is re-created here too rather than reported.
+    auto work = [probe = root_ + "/.ready-" + ids::uuid_v4(), incoming = incoming_] {
+        if (::mkdir(incoming.c_str(), 0755) != 0 && errno != EEXIST) fail("volume not writable", errno);
         const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0) fail("volume not writable", errno);
         const bool ok = ::write(fd, "ok", 2) == 2;
@@ -421,10 +429,23 @@ jobs::Task<void> UploadVolume::check_writable() {
     co_await exec::offload(pool_.executor(), std::move(work));
 }
 
+// The work is named before the co_await: GCC 12 destroys a lambda temporary inside a co_await
+// expression twice.
+jobs::Task<void> UploadVolume::record(const jobs::Intent& intent) {
+    auto work = [j = journal_.get(), intent] { j->record(intent); };
+    co_await exec::offload(pool_.executor(), std::move(work));
+}
+
+jobs::Task<void> UploadVolume::forget(std::string_view intent_id) {
+    auto work = [j = journal_.get(), id = std::string{intent_id}] { j->forget(id); };
+    co_await exec::offload(pool_.executor(), std::move(work));
+}
+
 std::size_t UploadVolume::staged_on_disk() const {
     std::error_code ec;
     std::size_t n = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator{incoming_, ec}) ++n;
+    for (const auto& entry : std::filesystem::directory_iterator{incoming_, ec})
+        if (entry.path().extension() == ".part") ++n;
     return n;
 }
 

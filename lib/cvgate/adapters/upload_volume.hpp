@@ -4,6 +4,7 @@
 // parser never sees a partial file. Every path is built from validated ids, never from a
 // client's file name. All file system calls run on the blocking pool.
 
+#include <cvgate/adapters/volume_journal.hpp>
 #include <cvgate/exec/blocking_pool.hpp>
 #include <cvgate/jobs/ports.hpp>
 
@@ -13,8 +14,8 @@ namespace cvgate::adapters {
 
 class UploadVolume final : public jobs::UploadStore {
 public:
-    // Creates `root` and `root/.incoming` if needed and removes staged files a crash left
-    // behind (untouched for 15 minutes: other replicas stage their live uploads there too).
+    // Creates `root` and `root/.incoming` if needed and registers this process as a replica
+    // (volume_journal.hpp); what crashed replicas left is the sweep's (journal()).
     UploadVolume(std::string root, exec::BlockingPool& pool);
 
     jobs::Task<std::unique_ptr<jobs::StagedFile>> stage() override;
@@ -25,6 +26,10 @@ public:
     jobs::Task<std::size_t> remove_cv(std::string_view job_id, std::string_view cv_id) override;
     jobs::Task<std::int64_t> next_cv_index(std::string_view job_id) override;
     jobs::Task<void> check_writable() override;
+    jobs::Task<void> record(const jobs::Intent& intent) override;
+    jobs::Task<void> forget(std::string_view intent_id) override;
+
+    VolumeJournal& journal() noexcept { return *journal_; }
 
     const std::string& root() const noexcept { return root_; }
     // Staged files currently open (for tests: a rejected upload leaves none).
@@ -36,6 +41,7 @@ private:
     std::string root_;
     std::string incoming_;
     exec::BlockingPool& pool_;
+    std::unique_ptr<VolumeJournal> journal_;
 };
 
 }  // namespace cvgate::adapters

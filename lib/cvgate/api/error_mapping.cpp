@@ -51,6 +51,11 @@ std::optional<http::Response> error_to_response(const std::exception_ptr& error)
         if (e.kind() == jobs::ErrorKind::unavailable) res.set(boost::beast::http::field::retry_after, "5");
         return res;
     } catch (const clients::ClientError& e) {
+        // The dependency answered: it cannot store these values. Retrying would fail the same way.
+        if (e.kind() == clients::ErrorKind::invalid_data)
+            return http::error_response(
+                http::Status::unprocessable_entity,
+                std::string{dependency_name(e.dependency())} + " cannot store this data: " + e.message());
         if (e.kind() == clients::ErrorKind::timeout)
             return unavailable(std::string{dependency_name(e.dependency())} + " timed out");
         return unavailable(std::string{dependency_name(e.dependency())} + " is unavailable");

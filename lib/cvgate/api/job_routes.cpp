@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace cvgate::api {
 namespace {
@@ -72,33 +74,72 @@ void add_warnings(object& body, const jobs::Accepted& accepted) {
     if (!accepted.skipped.empty()) body["warnings"] = jobs::skipped_warnings(accepted.skipped);
 }
 
+// The request's Idempotency-Key, when it has one (and the store is configured); 400 if malformed.
+std::optional<std::string> idempotency_key_of(const Context& ctx, const http::Request& req) {
+    const std::string_view key = req.header("Idempotency-Key");
+    if (key.empty() || !ctx.config.idempotency) return std::nullopt;
+    if (!jobs::is_idempotency_key(key))
+        throw http::HttpError{http::Status::bad_request,
+                              "Invalid Idempotency-Key: 1 to 128 characters of A-Z a-z 0-9 . _ : -"};
+    return std::string{key};
+}
+
+// `work` once per Idempotency-Key (every replica shares the keys), or just `work`.
+awaitable<object> at_most_once(Context& ctx, const std::optional<std::string>& key, std::string fingerprint,
+                               std::string_view correlation_id, std::function<awaitable<object>()> work) {
+    if (!key) co_return co_await work();
+    // Arguments named first: GCC 12 mishandles temporaries inside a co_await expression.
+    std::string key_text = *key;
+    std::string correlation{correlation_id};
+    co_return co_await jobs::once(*ctx.config.idempotency, ctx.ports.observer, std::move(key_text),
+                                  std::move(fingerprint), std::move(correlation), std::move(work));
+}
+
 awaitable<http::Response> submit(Context& ctx, http::Request& req) {
+    const auto key = idempotency_key_of(ctx, req);
     jobs::Intake intake{ctx.ports.uploads, ctx.config.limits};
+    if (key) intake.fingerprint_body();
     IntakeSink sink{intake};
     co_await http::read_form(req, sink, ctx.config.form);
-    auto accepted =
-        co_await jobs::submit(ctx.ports, ctx.config.limits, intake, std::string{req.correlation_id()});
-    object body{{"job_id", accepted.job_id},
-                {"correlation_id", req.correlation_id()},
-                {"status", "queued"},
-                {"file_count", static_cast<std::int64_t>(accepted.cvs.size())},
-                {"cv_details", jobs::cv_details(accepted.cvs)}};
-    add_warnings(body, accepted);
+    auto work = [&ctx, &req, &intake]() -> awaitable<object> {
+        auto accepted =
+            co_await jobs::submit(ctx.ports, ctx.config.limits, intake, std::string{req.correlation_id()});
+        object body{{"job_id", accepted.job_id},
+                    {"correlation_id", accepted.correlation_id},
+                    {"status", "queued"},
+                    {"file_count", static_cast<std::int64_t>(accepted.cvs.size())},
+                    {"cv_details", jobs::cv_details(accepted.cvs)}};
+        add_warnings(body, accepted);
+        co_return body;
+    };
+    std::string fingerprint = "submit " + intake.fingerprint();
+    std::function<awaitable<object>()> once_work = std::move(work);
+    const object body =
+        co_await at_most_once(ctx, key, std::move(fingerprint), req.correlation_id(), std::move(once_work));
     co_return http::json_response(http::Status::accepted, body);
 }
 
 awaitable<http::Response> add_cvs(Context& ctx, http::Request& req) {
     std::string job_id = job_id_of(req);
+    const auto key = idempotency_key_of(ctx, req);
     jobs::Intake intake{ctx.ports.uploads, ctx.config.limits};
+    if (key) intake.fingerprint_body();
     IntakeSink sink{intake};
     co_await http::read_form(req, sink, ctx.config.form);
-    auto accepted = co_await jobs::add_cvs(ctx.ports, ctx.config.limits, std::move(job_id), intake,
-                                           std::string{req.correlation_id()});
-    object body{
-        {"job_id", accepted.job_id},   {"correlation_id", req.correlation_id()},
-        {"status", "queued"},          {"files_added", static_cast<std::int64_t>(accepted.cvs.size())},
-        {"resumed", accepted.resumed}, {"cv_details", jobs::cv_details(accepted.cvs)}};
-    add_warnings(body, accepted);
+    auto work = [&ctx, &req, &intake, job_id]() -> awaitable<object> {
+        auto accepted = co_await jobs::add_cvs(ctx.ports, ctx.config.limits, job_id, intake,
+                                               std::string{req.correlation_id()});
+        object body{
+            {"job_id", accepted.job_id},   {"correlation_id", accepted.correlation_id},
+            {"status", "queued"},          {"files_added", static_cast<std::int64_t>(accepted.cvs.size())},
+            {"resumed", accepted.resumed}, {"cv_details", jobs::cv_details(accepted.cvs)}};
+        add_warnings(body, accepted);
+        co_return body;
+    };
+    std::string fingerprint = "add-cvs " + job_id + " " + intake.fingerprint();
+    std::function<awaitable<object>()> once_work = std::move(work);
+    const object body =
+        co_await at_most_once(ctx, key, std::move(fingerprint), req.correlation_id(), std::move(once_work));
     co_return http::json_response(http::Status::accepted, body);
 }
 
@@ -113,8 +154,15 @@ awaitable<http::Response> sync(Context& ctx, http::Request& req) {
                 {"job", std::move(synced.job)}};
     if (synced.cleanup_failed)
         body["warning"] = "Hot storage clean-up failed; the document will be removed by the next sync";
-    if (synced.hot_kept)
+    if (!synced.rejected.empty()) {
+        boost::json::array rejected;
+        for (const auto& r : synced.rejected)
+            rejected.push_back(object{{"cv_id", r.cv_id}, {"reason", r.reason}});
+        body["rejected_cvs"] = std::move(rejected);
+        body["note"] = "Cold storage refused the CVs in rejected_cvs; the hot document keeps them";
+    } else if (synced.hot_kept) {
         body["note"] = "New results arrived during the sync; the hot document was kept for the next sync";
+    }
     co_return http::json_response(http::Status::ok, body);
 }
 

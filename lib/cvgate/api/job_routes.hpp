@@ -5,6 +5,7 @@
 #include <cvgate/api/access_policy.hpp>
 #include <cvgate/http/form.hpp>
 #include <cvgate/http/router.hpp>
+#include <cvgate/jobs/idempotency.hpp>
 #include <cvgate/jobs/intake.hpp>
 #include <cvgate/jobs/ports.hpp>
 
@@ -13,6 +14,7 @@ namespace cvgate::api {
 struct JobRoutesConfig {
     jobs::Limits limits;
     http::FormLimits form;
+    jobs::IdempotencyStore* idempotency = nullptr;  // Idempotency-Key honoured when set
 };
 
 // `ports` and `policy` must outlive the router.

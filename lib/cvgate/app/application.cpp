@@ -3,6 +3,7 @@
 #include <cvgate/adapters/amqp_job_queue.hpp>
 #include <cvgate/adapters/mongo_hot_store.hpp>
 #include <cvgate/adapters/postgres_cold_store.hpp>
+#include <cvgate/adapters/postgres_idempotency_store.hpp>
 #include <cvgate/adapters/upload_volume.hpp>
 #include <cvgate/api/access_policy.hpp>
 #include <cvgate/api/docs_routes.hpp>
@@ -10,6 +11,7 @@
 #include <cvgate/api/readiness.hpp>
 #include <cvgate/api/response_headers.hpp>
 #include <cvgate/api/service_routes.hpp>
+#include <cvgate/app/crash_recovery.hpp>
 #include <cvgate/app/measured_ports.hpp>
 #include <cvgate/app/metrics.hpp>
 #include <cvgate/clients/postgres/migrations.hpp>
@@ -33,19 +35,30 @@ public:
         metrics_.count_submission(flow, "accepted");
     }
     void rollback(std::string_view flow, std::string_view stage, std::string_view job_id,
-                  std::string_view cause) override {
+                  std::string_view cause, std::string_view correlation_id) override {
         metrics_.count_submission(flow, "rolled_back");
         metrics_.count_rollback(flow, stage);
-        logger_.warning("rollback", {{"flow", flow}, {"stage", stage}, {"job_id", job_id}, {"cause", cause}});
+        logger_.warning("rollback", {{"flow", flow},
+                                     {"stage", stage},
+                                     {"job_id", job_id},
+                                     {"cause", cause},
+                                     {"correlation_id", correlation_id}});
     }
     void rollback_failed(std::string_view flow, std::string_view step, std::string_view job_id,
-                         std::string_view error) override {
+                         std::string_view error, std::string_view correlation_id) override {
         metrics_.count_rollback_failure(flow, step);
-        logger_.error("rollback step failed",
-                      {{"flow", flow}, {"step", step}, {"job_id", job_id}, {"error", error}});
+        logger_.error("rollback step failed", {{"flow", flow},
+                                               {"step", step},
+                                               {"job_id", job_id},
+                                               {"error", error},
+                                               {"correlation_id", correlation_id}});
     }
     void cleanup_failed(std::string_view job_id, std::string_view error) override {
         logger_.error("hot storage clean-up failed", {{"job_id", job_id}, {"error", error}});
+    }
+    void cv_rejected(std::string_view job_id, std::string_view cv_id, std::string_view reason) override {
+        logger_.error("cold storage refused a CV; it stays in hot storage",
+                      {{"job_id", job_id}, {"cv_id", cv_id}, {"reason", reason}});
     }
 
 private:
@@ -96,6 +109,9 @@ struct Application::Dependencies {
           hot{mongo_client},
           pg_pool{blocking, clients::postgres::PoolOptions{.connection = {.url = c.database_url}}},
           cold{pg_pool},
+          // A claim's lease: a key whose owner died is free again within RECOVERY_SECONDS, as
+          // the rest of what it left half-done.
+          keys{pg_pool, c.idempotency_ttl, std::max(std::chrono::seconds{2}, c.recovery / 2)},
           publisher{blocking, c.rabbitmq_url},
           queue{publisher, c.jobs_queue},
           measured_hot{hot, metrics},
@@ -110,6 +126,7 @@ struct Application::Dependencies {
     adapters::MongoHotStore hot;
     clients::postgres::Pool pg_pool;
     adapters::PostgresColdStore cold;
+    adapters::PostgresIdempotencyStore keys;
     clients::amqp::Publisher publisher;
     adapters::AmqpJobQueue queue;
     MeasuredHotStore measured_hot;
@@ -140,6 +157,7 @@ Application::Application(Config config, int log_fd)
     routes.form.max_files = config_.max_files;
     routes.form.max_parts = config_.max_files + 64;  // the files, the fields, and some slack
     routes.form.max_field_bytes = std::max<std::size_t>(64 * 1024, config_.jd_max_length * 4 + 1024);
+    routes.idempotency = &deps_->keys;
     api::add_job_routes(router_, deps_->ports(), routes, deps_->policy);
 
     api::ReadinessOptions ready;
@@ -201,6 +219,9 @@ void Application::start() {
                                {"io_threads", config_.io_threads},
                                {"blocking_threads", config_.blocking_threads}});
     migrate_in_background();
+    recovery_ = std::make_unique<CrashRecovery>(deps_->volume.journal(), deps_->ports(), deps_->keys, logger_,
+                                                config_.recovery);
+    recovery_->start();
 }
 
 // Several replicas may start at once: migrate() serialises them under an advisory lock.
@@ -239,6 +260,7 @@ void Application::shutdown() {
                                    {"connections", server_->connections()}});
     server_->shutdown(config_.shutdown_grace, config_.drain);
     if (migrator_.joinable()) migrator_.join();
+    if (recovery_) recovery_->stop();
     try {
         boost::asio::io_context ioc;
         auto closed = boost::asio::co_spawn(ioc, deps_->publisher.close(), boost::asio::use_future);
@@ -248,6 +270,12 @@ void Application::shutdown() {
         logger_.warning("closing the broker connection failed", {{"error", e.what()}});
     }
     blocking_.join();
+    // No request runs any more: uploads cut by the end of the grace period leave nothing.
+    try {
+        deps_->volume.journal().retire();
+    } catch (const std::exception& e) {
+        logger_.warning("retiring from the upload volume failed", {{"error", e.what()}});
+    }
     logger_.info("stopped");
     logger_.flush();
 }

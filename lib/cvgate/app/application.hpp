@@ -18,6 +18,7 @@
 namespace cvgate::app {
 
 class Metrics;
+class CrashRecovery;
 
 class Application {
 public:
@@ -47,6 +48,7 @@ private:
     exec::BlockingPool blocking_;
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<Dependencies> deps_;
+    std::unique_ptr<CrashRecovery> recovery_;
     std::atomic<bool> draining_{false};
     std::atomic<bool> migrated_{false};
     http::Router router_;

@@ -219,6 +219,15 @@ const std::vector<Option>& options() {
          [](Config& c, auto n, auto v) {
              c.idle_timeout = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)};
          }},
+        {"RECOVERY_SECONDS", "120",
+         "time within which a killed replica's half-done uploads and jobs are removed by a live one",
+         [](Config& c, auto n, auto v) {
+             c.recovery = std::chrono::seconds{parse_unsigned(n, v, 4, 86400)};
+         }},
+        {"IDEMPOTENCY_TTL_SECONDS", "86400", "how long an Idempotency-Key's first answer is replayed",
+         [](Config& c, auto n, auto v) {
+             c.idempotency_ttl = std::chrono::seconds{parse_unsigned(n, v, 1, 30 * 86400)};
+         }},
         // Parts of DATABASE_URL and RABBITMQ_URL: gathered in a second pass (compose_urls).
         {"POSTGRES_HOST", "localhost", "used when DATABASE_URL is unset", nullptr},
         {"POSTGRES_PORT", "5432", "used when DATABASE_URL is unset", nullptr},

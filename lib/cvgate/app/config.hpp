@@ -46,6 +46,10 @@ struct Config {
     std::chrono::seconds header_timeout{10};
     std::chrono::seconds body_timeout{30};
     std::chrono::seconds idle_timeout{60};
+    // What a killed replica left half-done is removed within this time by the others' sweep.
+    std::chrono::seconds recovery{120};
+    // How long a submit/add-cvs answer is kept for a retry with the same Idempotency-Key.
+    std::chrono::seconds idempotency_ttl{24 * 3600};
 };
 
 // Bad configuration: one line that names the variable and says what is wrong.

@@ -61,15 +61,20 @@ jobs::Task<void> MeasuredHotStore::ping() { return timed(metrics_, "mongodb", "p
 jobs::Task<std::optional<jobs::ColdJob>> MeasuredColdStore::find(std::string_view id) {
     return timed(metrics_, "postgresql", "find", inner_.find(id));
 }
-jobs::Task<std::size_t> MeasuredColdStore::sync(const jobs::SyncBatch& b) {
+jobs::Task<jobs::SyncOutcome> MeasuredColdStore::sync(const jobs::SyncBatch& b) {
     return timed(metrics_, "postgresql", "sync", inner_.sync(b));
 }
 jobs::Task<std::optional<boost::json::object>> MeasuredColdStore::results(std::string_view id) {
     return timed(metrics_, "postgresql", "results", inner_.results(id));
 }
+jobs::Task<std::int64_t> MeasuredColdStore::allocate_cv_indexes(std::string_view id, std::int64_t count,
+                                                                std::int64_t seed) {
+    return timed(metrics_, "postgresql", "allocate_cv_indexes", inner_.allocate_cv_indexes(id, count, seed));
+}
 jobs::Task<std::optional<std::string>> MeasuredColdStore::remove_candidate(std::string_view id,
-                                                                           std::string_view cv) {
-    return timed(metrics_, "postgresql", "remove_candidate", inner_.remove_candidate(id, cv));
+                                                                           std::string_view cv, bool known,
+                                                                           std::int64_t seed) {
+    return timed(metrics_, "postgresql", "remove_candidate", inner_.remove_candidate(id, cv, known, seed));
 }
 jobs::Task<void> MeasuredColdStore::ping() { return timed(metrics_, "postgresql", "ping", inner_.ping()); }
 
@@ -96,6 +101,12 @@ jobs::Task<std::size_t> MeasuredUploadStore::remove_cv(std::string_view id, std:
 }
 jobs::Task<std::int64_t> MeasuredUploadStore::next_cv_index(std::string_view id) {
     return timed(metrics_, "volume", "next_cv_index", inner_.next_cv_index(id));
+}
+jobs::Task<void> MeasuredUploadStore::record(const jobs::Intent& intent) {
+    return timed(metrics_, "volume", "record", inner_.record(intent));
+}
+jobs::Task<void> MeasuredUploadStore::forget(std::string_view id) {
+    return timed(metrics_, "volume", "forget", inner_.forget(id));
 }
 jobs::Task<void> MeasuredUploadStore::check_writable() {
     return timed(metrics_, "volume", "check_writable", inner_.check_writable());

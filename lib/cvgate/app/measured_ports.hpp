@@ -31,10 +31,12 @@ class MeasuredColdStore final : public jobs::ColdStore {
 public:
     MeasuredColdStore(jobs::ColdStore& inner, Metrics& metrics) : inner_{inner}, metrics_{metrics} {}
     jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view job_id) override;
-    jobs::Task<std::size_t> sync(const jobs::SyncBatch& batch) override;
+    jobs::Task<jobs::SyncOutcome> sync(const jobs::SyncBatch& batch) override;
     jobs::Task<std::optional<boost::json::object>> results(std::string_view job_id) override;
-    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id,
-                                                            std::string_view cv_id) override;
+    jobs::Task<std::int64_t> allocate_cv_indexes(std::string_view job_id, std::int64_t count,
+                                                 std::int64_t seed) override;
+    jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id, std::string_view cv_id,
+                                                            bool known, std::int64_t seed) override;
     jobs::Task<void> ping() override;
 
 private:
@@ -64,6 +66,9 @@ public:
     jobs::Task<std::size_t> remove_cv(std::string_view job_id, std::string_view cv_id) override;
     jobs::Task<std::int64_t> next_cv_index(std::string_view job_id) override;
     jobs::Task<void> check_writable() override;
+
+    jobs::Task<void> record(const jobs::Intent& intent) override;
+    jobs::Task<void> forget(std::string_view intent_id) override;
 
 private:
     jobs::UploadStore& inner_;

@@ -18,6 +18,8 @@ std::string_view to_string(ErrorKind kind) noexcept {
             return "not found";
         case ErrorKind::rejected:
             return "rejected";
+        case ErrorKind::invalid_data:
+            return "invalid data";
     }
     return "error";
 }

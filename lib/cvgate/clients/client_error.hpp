@@ -9,11 +9,12 @@
 namespace cvgate::clients {
 
 enum class ErrorKind {
-    unavailable,  // cannot connect, connection lost, server refuses service
-    timeout,      // no answer within the call's deadline
-    conflict,     // a uniqueness constraint or a concurrent change
-    not_found,    // the thing addressed does not exist
-    rejected,     // the server refused this request (nack, unroutable, bad query)
+    unavailable,   // cannot connect, connection lost, server refuses service
+    timeout,       // no answer within the call's deadline
+    conflict,      // a uniqueness constraint or a concurrent change
+    not_found,     // the thing addressed does not exist
+    rejected,      // the server refused this request (nack, unroutable, bad query)
+    invalid_data,  // the server cannot store these values (SQLSTATE class 22, a NUL in a text)
 };
 
 std::string_view to_string(ErrorKind kind) noexcept;
@@ -38,16 +39,20 @@ public:
         : std::runtime_error{std::string{dependency} + " " + std::string{to_string(kind)} + ": " + message},
           kind_{kind},
           cause_{cause},
-          dependency_{dependency} {}
+          dependency_{dependency},
+          message_{message} {}
 
     ErrorKind kind() const noexcept { return kind_; }
     Cause cause() const noexcept { return cause_; }
+    // What went wrong, without the dependency and kind what() starts with.
+    const std::string& message() const noexcept { return message_; }
     std::string_view dependency() const noexcept { return dependency_; }
 
 private:
     ErrorKind kind_;
     Cause cause_;
     std::string_view dependency_;  // a string literal: "postgres", "mongo", "rabbitmq", "volume"
+    std::string message_;
 };
 
 }  // namespace cvgate::clients

@@ -1,6 +1,7 @@
 #include <cvgate/jobs/flows.hpp>
 
 #include <cvgate/jobs/error.hpp>
+#include <cvgate/jobs/fault_point.hpp>
 #include <cvgate/jobs/ids.hpp>
 
 #include <boost/json/array.hpp>
@@ -60,54 +61,127 @@ std::int64_t int_of(const boost::json::object& doc, std::string_view key) {
     return 0;
 }
 
+// One past the highest cv index of `cv_id` entries in the document's results and errors.
+std::int64_t next_index_in(const boost::json::object& doc) {
+    std::int64_t next = 0;
+    for (const char* list : {"results", "errors"}) {
+        const auto* v = doc.if_contains(list);
+        if (!v || !v->is_array()) continue;
+        for (const auto& entry : v->get_array()) {
+            if (!entry.is_object()) continue;
+            const std::string id = string_of(entry.get_object(), "cv_id");
+            const auto at = id.rfind('_');
+            if (at == std::string::npos || at + 1 == id.size() || id.size() - at > 13) continue;
+            std::int64_t index = 0;
+            bool digits = true;
+            for (char c : id.substr(at + 1)) {
+                if (c < '0' || c > '9') digits = false;
+                index = index * 10 + (c - '0');
+            }
+            if (digits) next = std::max(next, index + 1);
+        }
+    }
+    return next;
+}
+
+// Where a job's cv counter starts when it has none yet. Until the first add-cvs or erase
+// creates it, the hot document's expected_files was only ever set by submit, so the job has
+// handed out exactly 0..expected_files-1; cold storage and the files (when still there)
+// can only say the same or less, and are taken as well for jobs older than the counter.
+Task<std::int64_t> counter_seed(Ports& p, const std::string& job_id,
+                                const std::optional<boost::json::object>& hot,
+                                const std::optional<ColdJob>& cold) {
+    std::int64_t seed = cold ? cold->next_cv_index : 0;
+    if (hot) seed = std::max({seed, int_of(*hot, "expected_files"), next_index_in(*hot)});
+    seed = std::max(seed, co_await p.uploads.next_cv_index(job_id));
+    co_return seed;
+}
+
+bool holds_cv(const boost::json::object& doc, std::string_view cv_id) {
+    for (const char* list : {"results", "errors"}) {
+        const auto* v = doc.if_contains(list);
+        if (!v || !v->is_array()) continue;
+        for (const auto& entry : v->get_array())
+            if (entry.is_object() && string_of(entry.get_object(), "cv_id") == cv_id) return true;
+    }
+    return false;
+}
+
+// The request a flow serves: what its log lines carry.
+struct Request {
+    std::string_view flow;
+    const std::string& job_id;
+    const std::string& correlation_id;
+};
+
+void rolling_back(Ports& p, const Request& r, std::string_view stage, const std::exception_ptr& cause) {
+    p.observer.rollback(r.flow, stage, r.job_id, what_of(cause), r.correlation_id);
+}
+
+// Rollback steps: best effort, a failure is reported and never thrown over the original error.
+Task<void> remove_files_quietly(Ports& p, const Request& r, const Intent& intent) {
+    try {
+        if (intent.flow == "submit")
+            co_await p.uploads.remove_job(r.job_id);
+        else {
+            std::vector<std::string> names = intent.files;  // named: see GCC 12 note in exec/offload.hpp
+            co_await p.uploads.remove(r.job_id, std::move(names));
+        }
+    } catch (const std::exception& e) {
+        p.observer.rollback_failed(r.flow, "remove files", r.job_id, e.what(), r.correlation_id);
+    }
+}
+
+// add-cvs: undoes the reopen (expected_files and status back) or deletes the re-created document.
+Task<void> undo_hot_quietly(Ports& p, const Request& r, const Intent& intent) {
+    try {
+        if (intent.hot == "created")
+            co_await p.hot.remove(r.job_id);
+        else if (intent.hot == "reopened")
+            co_await p.hot.undo_reopen(r.job_id, intent.added, intent.old_status);
+    } catch (const std::exception& e) {
+        p.observer.rollback_failed(r.flow, "undo hot storage", r.job_id, e.what(), r.correlation_id);
+    }
+}
+
+// The journal entry goes once the request answered or rolled back. If that fails, the entry
+// outlives us and a sweep after our death would undo a job that is complete: said loudly.
+Task<void> forget_quietly(Ports& p, const Request& r, const Intent& intent) {
+    try {
+        co_await p.uploads.forget(intent.id);
+    } catch (const std::exception& e) {
+        p.observer.rollback_failed(r.flow, "forget journal entry", r.job_id, e.what(), r.correlation_id);
+    }
+}
+
 // Step 1 of submit and add-cvs: the accepted files under their final names, flushed to disk.
-// On failure nothing of them is left and the error is 503.
-Task<std::vector<CvFile>> place_files(Ports& p, const std::string& job_id, std::int64_t first_index,
-                                      Intake& intake, bool new_job, std::string_view flow) {
+// On failure none of them is left (place() undoes its own partial work; a new job's directory
+// goes too) and the error is 503.
+Task<std::vector<CvFile>> place_files(Ports& p, const Request& r, std::int64_t first_index, Intake& intake,
+                                      Intent& intent) {
     std::vector<Placement> placements;
     std::vector<CvFile> cvs;
     std::int64_t index = first_index;
     for (auto& a : intake.accepted()) {
-        CvFile cv{cv_id(job_id, static_cast<std::size_t>(index++)), a.original_filename, {}};
+        CvFile cv{cv_id(r.job_id, static_cast<std::size_t>(index++)), a.original_filename, {}};
         placements.push_back({a.file.get(), cv.cv_id + std::string{extension_of(a.type)}});
+        intent.files.push_back(placements.back().name);
         cvs.push_back(std::move(cv));
     }
     std::exception_ptr failure;
     try {
-        auto paths = co_await p.uploads.place(job_id, placements);
+        // Journal first: from here on, a killed process leaves something another replica undoes.
+        co_await p.uploads.record(intent);
+        auto paths = co_await p.uploads.place(r.job_id, placements);
         for (std::size_t i = 0; i < cvs.size(); ++i) cvs[i].file_path = std::move(paths[i]);
         co_return cvs;
     } catch (...) {
         failure = std::current_exception();
     }
-    p.observer.rollback(flow, "disk", job_id, what_of(failure));
-    try {
-        if (new_job) {
-            co_await p.uploads.remove_job(job_id);
-        } else {
-            std::vector<std::string> names;
-            for (const auto& pl : placements) names.push_back(pl.name);
-            co_await p.uploads.remove(job_id, std::move(names));
-        }
-    } catch (const std::exception& e) {
-        p.observer.rollback_failed(flow, "remove files", job_id, e.what());
-    }
+    rolling_back(p, r, "disk", failure);
+    if (intent.flow == "submit") co_await remove_files_quietly(p, r, intent);
+    co_await forget_quietly(p, r, intent);
     throw Error{ErrorKind::unavailable, "Upload volume unavailable: the files could not be stored"};
-}
-
-Task<void> remove_files_quietly(Ports& p, const std::string& job_id, const std::vector<CvFile>& cvs,
-                                bool whole_job, std::string_view flow) {
-    try {
-        if (whole_job) {
-            co_await p.uploads.remove_job(job_id);
-        } else {
-            std::vector<std::string> names;
-            for (const auto& cv : cvs) names.push_back(cv.file_path.substr(cv.file_path.rfind('/') + 1));
-            co_await p.uploads.remove(job_id, std::move(names));
-        }
-    } catch (const std::exception& e) {
-        p.observer.rollback_failed(flow, "remove files", job_id, e.what());
-    }
 }
 
 }  // namespace
@@ -117,11 +191,18 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
     require_files(intake);
     Accepted out;
     out.job_id = new_job_id();
+    out.correlation_id = correlation_id;
     out.skipped = intake.skipped();
     const std::string& job_id = out.job_id;
+    const Request r{"submit", job_id, correlation_id};
+    fault_point("submit.staged");
 
-    // 1. Disk: final names, flushed, before anything points at them.
-    out.cvs = co_await place_files(p, job_id, 0, intake, true, "submit");
+    // 1. Disk: final names, flushed, before anything points at them. The journal entry says
+    //    "the directory and maybe the document": both are this job's own, so undoing both is
+    //    right whichever step a killed process reached.
+    Intent intent{new_job_id(), "submit", job_id, correlation_id, {}, 0, "inserted", {}};
+    out.cvs = co_await place_files(p, r, 0, intake, intent);
+    fault_point("submit.placed");
 
     // 2. Hot storage. Rollback: the job directory.
     std::exception_ptr failure;
@@ -133,10 +214,12 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
         failure = std::current_exception();
     }
     if (failure) {
-        p.observer.rollback("submit", "hot_storage", job_id, what_of(failure));
-        co_await remove_files_quietly(p, job_id, out.cvs, true, "submit");
+        rolling_back(p, r, "hot_storage", failure);
+        co_await remove_files_quietly(p, r, intent);
+        co_await forget_quietly(p, r, intent);
         throw Error{ErrorKind::unavailable, "Hot storage unavailable: the job was not created"};
     }
+    fault_point("submit.inserted");
 
     // 3. Queue, with the broker's confirm. Rollback: the document and the directory.
     try {
@@ -146,15 +229,19 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
         failure = std::current_exception();
     }
     if (failure) {
-        p.observer.rollback("submit", "queue", job_id, what_of(failure));
+        rolling_back(p, r, "queue", failure);
         try {
             co_await p.hot.remove(job_id);
         } catch (const std::exception& e) {
-            p.observer.rollback_failed("submit", "delete document", job_id, e.what());
+            p.observer.rollback_failed("submit", "delete document", job_id, e.what(), correlation_id);
         }
-        co_await remove_files_quietly(p, job_id, out.cvs, true, "submit");
+        co_await remove_files_quietly(p, r, intent);
+        co_await forget_quietly(p, r, intent);
         throw Error{ErrorKind::unavailable, "Job queue unavailable: the job was not created"};
     }
+    // Confirmed: the job is complete and valid, whatever happens to this process now.
+    co_await forget_quietly(p, r, intent);
+    fault_point("submit.published");
     p.observer.accepted("submit", out.cvs.size());
     co_return out;
 }
@@ -170,22 +257,33 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     Accepted out;
     out.job_id = job_id;
     out.skipped = intake.skipped();
-    const std::int64_t on_disk = co_await p.uploads.next_cv_index(job_id);
-    const std::int64_t first = std::max(on_disk, cold ? cold->next_cv_index : std::int64_t{0});
     const auto added = static_cast<std::int64_t>(intake.accepted_count());
+    const Request r{"add_cvs", job_id, correlation_id};
+    // The new cv ids, from the job's counter in cold storage: atomic across replicas, never
+    // lowered, whatever became of the files (the results worker removes the job directory)
+    // or of erased candidates.
+    const std::int64_t seed = co_await counter_seed(p, job_id, hot, cold);
+    const std::int64_t first = co_await p.cold.allocate_cv_indexes(job_id, added, seed);
+    fault_point("add_cvs.staged");
 
     // 1. Disk.
-    out.cvs = co_await place_files(p, job_id, first, intake, false, "add_cvs");
+    Intent intent{new_job_id(), "add_cvs", job_id, correlation_id, {}, added, {}, {}};
+    out.cvs = co_await place_files(p, r, first, intake, intent);
+    fault_point("add_cvs.placed");
 
     // 2. Hot storage: reopen the document, or re-create it from cold storage when the job
-    //    was already synced and its document is gone.
+    //    was already synced and its document is gone. The journal says which, for recovery.
     std::optional<boost::json::object> before;
     std::string job_correlation_id = hot ? string_of(*hot, "correlation_id") : cold->correlation_id;
     std::string jd_text = hot ? string_of(*hot, "jd_text") : cold->jd_text;
     std::exception_ptr failure;
     try {
         before = co_await p.hot.reopen(job_id, added);
-        if (!before) {
+        if (before) {
+            intent.hot = "reopened";
+            intent.old_status = string_of(*before, "status");
+            job_correlation_id = string_of(*before, "correlation_id");
+        } else {
             if (!cold) cold = co_await p.cold.find(job_id);  // synced between our reads
             if (!cold) throw Error{ErrorKind::not_found, "Job not found"};
             job_correlation_id = cold->correlation_id;
@@ -197,13 +295,17 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
                 hot_document(job_id, job_correlation_id, jd_text, out.cvs.size(), created_at);
             co_await p.hot.insert(document);
             out.resumed = true;
+            intent.hot = "created";
         }
+        co_await p.uploads.record(intent);
     } catch (...) {
         failure = std::current_exception();
     }
     if (failure) {
-        p.observer.rollback("add_cvs", "hot_storage", job_id, what_of(failure));
-        co_await remove_files_quietly(p, job_id, out.cvs, false, "add_cvs");
+        rolling_back(p, r, "hot_storage", failure);
+        co_await undo_hot_quietly(p, r, intent);
+        co_await remove_files_quietly(p, r, intent);
+        co_await forget_quietly(p, r, intent);
         try {
             std::rethrow_exception(failure);
         } catch (const Error&) {
@@ -212,6 +314,7 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
             throw Error{ErrorKind::unavailable, "Hot storage unavailable: no CVs were added"};
         }
     }
+    fault_point("add_cvs.reopened");
 
     // 3. Queue: a message for the new files only. Rollback: the hot change, the new files.
     if (job_correlation_id.empty()) job_correlation_id = correlation_id;
@@ -222,20 +325,15 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
         failure = std::current_exception();
     }
     if (failure) {
-        p.observer.rollback("add_cvs", "queue", job_id, what_of(failure));
-        try {
-            if (out.resumed) {
-                co_await p.hot.remove(job_id);
-            } else {
-                const std::string old_status = string_of(*before, "status");
-                co_await p.hot.undo_reopen(job_id, added, old_status);
-            }
-        } catch (const std::exception& e) {
-            p.observer.rollback_failed("add_cvs", "undo hot storage", job_id, e.what());
-        }
-        co_await remove_files_quietly(p, job_id, out.cvs, false, "add_cvs");
+        rolling_back(p, r, "queue", failure);
+        co_await undo_hot_quietly(p, r, intent);
+        co_await remove_files_quietly(p, r, intent);
+        co_await forget_quietly(p, r, intent);
         throw Error{ErrorKind::unavailable, "Job queue unavailable: no CVs were added"};
     }
+    co_await forget_quietly(p, r, intent);
+    fault_point("add_cvs.published");
+    out.correlation_id = job_correlation_id;
     p.observer.accepted("add_cvs", out.cvs.size());
     co_return out;
 }
@@ -281,13 +379,26 @@ Task<Synced> sync_job(Ports p, std::string job_id) {
                     {}};
     if (const auto* r = doc->if_contains("results"); r && r->is_array()) batch.results = r->get_array();
     if (const auto* e = doc->if_contains("errors"); e && e->is_array()) batch.errors = e->get_array();
-    out.synced_cvs = co_await p.cold.sync(batch);
+    const SyncOutcome stored = co_await p.cold.sync(batch);
+    out.synced_cvs = stored.inserted;
+    out.rejected = stored.rejected;
+    out.erased = stored.erased;
+    if (!stored.rejected.empty()) {
+        // Some CVs are not in cold storage: the document stays, holding them, and the answer
+        // says which and why. A sync again stores nothing new for them, and never loops on 503.
+        out.hot_kept = true;
+        for (const auto& r : stored.rejected) p.observer.cv_rejected(job_id, r.cv_id, r.reason);
+        auto results = co_await p.cold.results(job_id);
+        if (results) out.job = std::move(*results);
+        co_return out;
+    }
 
     // 3. Clean-up of exactly the version synced; never undone into cold storage.
     try {
         if (!(co_await p.hot.remove_if_unchanged(job_id, version))) {
             // Nothing deleted: the results worker appended meanwhile (the document stays for
             // the next sync), or a concurrent sync of the same version deleted it first.
+            // A late result of an erased candidate goes with the document at the next sync.
             out.hot_kept = (co_await p.hot.find(job_id)).has_value();
         }
     } catch (const std::exception& e) {
@@ -310,9 +421,15 @@ Task<boost::json::object> job_results(Ports p, std::string job_id) {
 }
 
 Task<Erased> erase_candidate(Ports p, std::string job_id, std::string cv_id) {
-    auto hot_before = co_await p.hot.remove_candidate(job_id, cv_id);
-    auto cold_name = co_await p.cold.remove_candidate(job_id, cv_id);
+    auto hot = co_await p.hot.find(job_id);
+    const auto cold_job = co_await p.cold.find(job_id);
+    const std::int64_t seed = co_await counter_seed(p, job_id, hot, cold_job);
     const std::size_t files = co_await p.uploads.remove_cv(job_id, cv_id);
+    // Cold storage first: it records the erasure (a late result is never stored) and creates the
+    // job's counter (the id is never handed out again) before expected_files is lowered below.
+    const bool known = files > 0 || (hot && holds_cv(*hot, cv_id));
+    auto cold_name = co_await p.cold.remove_candidate(job_id, cv_id, known, seed);
+    auto hot_before = co_await p.hot.remove_candidate(job_id, cv_id);
     if (!hot_before && !cold_name && files == 0) throw Error{ErrorKind::not_found, "Candidate not found"};
 
     Erased out;

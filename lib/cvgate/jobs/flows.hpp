@@ -15,6 +15,7 @@ namespace cvgate::jobs {
 
 struct Accepted {
     std::string job_id;
+    std::string correlation_id;  // the job's: the one its messages carry
     std::vector<CvFile> cvs;
     std::vector<SkippedFile> skipped;
     bool resumed = false;  // add-cvs: the hot document was re-created from cold storage
@@ -32,10 +33,12 @@ Task<boost::json::object> job_status(Ports ports, std::string job_id);
 
 struct Synced {
     std::size_t synced_cvs = 0;
-    boost::json::object job;      // as GET results
-    bool already_synced = false;  // a retried sync: the job was in cold storage only
-    bool cleanup_failed = false;  // the hot document could not be deleted
-    bool hot_kept = false;        // the results worker appended meanwhile: kept for the next sync
+    boost::json::object job;           // as GET results
+    bool already_synced = false;       // a retried sync: the job was in cold storage only
+    bool cleanup_failed = false;       // the hot document could not be deleted
+    bool hot_kept = false;             // the results worker appended meanwhile: kept for the next sync
+    std::vector<RejectedCv> rejected;  // CVs cold storage refused, and why (kept in hot storage)
+    std::vector<std::string> erased;   // late results of erased candidates, not stored
 };
 
 // POST /jobs/{job_id}/sync: hot -> cold, incremental and idempotent, then clean-up.

@@ -20,6 +20,10 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 Task<void> Intake::field(std::string_view name, std::string value) {
+    if (fingerprint_) {
+        fingerprint_->add(name);
+        fingerprint_->add(value);
+    }
     if (name == "jd_text")
         jd_text_ = std::move(value);
     else if (name == "use_delay")
@@ -29,6 +33,7 @@ Task<void> Intake::field(std::string_view name, std::string value) {
 
 Task<void> Intake::file_begin(std::string_view raw_filename) {
     ++uploaded_;
+    if (fingerprint_) fingerprint_->add(raw_filename);
     filename_ = clean_filename(raw_filename);
     check_.emplace(filename_, limits_.max_file_size);
     staged_.reset();
@@ -36,6 +41,7 @@ Task<void> Intake::file_begin(std::string_view raw_filename) {
 }
 
 Task<void> Intake::file_data(std::string_view chunk) {
+    if (fingerprint_) fingerprint_->data(chunk);
     if (!check_->feed(chunk)) {
         staged_.reset();  // rejected mid-stream: the rest of the part is read and dropped
         co_return;
@@ -66,6 +72,9 @@ Form validate_form(const Intake& intake, const Limits& limits) {
     const std::string_view jd = trim(*intake.jd_text());
     const auto chars = text::utf8_code_points(jd);
     if (!chars) throw Error{ErrorKind::invalid_form, "jd_text: must be valid UTF-8 text"};
+    // PostgreSQL text cannot hold U+0000: accepted, the job could never be synced.
+    if (jd.find('\0') != std::string_view::npos)
+        throw Error{ErrorKind::invalid_form, "jd_text: must not contain U+0000 (NUL)"};
     if (*chars < limits.jd_min_length)
         throw Error{ErrorKind::invalid_form,
                     "jd_text: must be at least " + std::to_string(limits.jd_min_length) + " characters"};

@@ -3,6 +3,7 @@
 // on the fly and, while it passes, written straight to a staged file on the volume.
 
 #include <cvgate/jobs/cv_file.hpp>
+#include <cvgate/jobs/fingerprint.hpp>
 #include <cvgate/jobs/model.hpp>
 #include <cvgate/jobs/ports.hpp>
 
@@ -38,6 +39,12 @@ public:
     // The body waits for the network: buffered file bytes go to the volume meanwhile.
     Task<void> flush();
 
+    // From now on, everything the form carries (fields, file names and bytes, skipped files
+    // included) is hashed: the request's identity for an Idempotency-Key.
+    void fingerprint_body() { fingerprint_ = std::make_unique<Fingerprint>(); }
+    // The hash, hex (empty unless fingerprint_body() was called); once, after the form was read.
+    std::string fingerprint() { return fingerprint_ ? fingerprint_->hex() : std::string{}; }
+
     std::vector<Accepted>& accepted() noexcept { return accepted_; }
     std::size_t accepted_count() const noexcept { return accepted_.size(); }
     const std::vector<SkippedFile>& skipped() const noexcept { return skipped_; }
@@ -57,6 +64,7 @@ private:
     std::optional<CvFileCheck> check_;
     std::unique_ptr<StagedFile> staged_;
     std::string filename_;
+    std::unique_ptr<Fingerprint> fingerprint_;
 };
 
 // The validated form: jd_text trimmed, use_delay parsed. Throws Error(invalid_form) (422).

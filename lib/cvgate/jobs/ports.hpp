@@ -41,8 +41,9 @@ public:
     // Undoes reopen(): `$inc` back and restore the old status.
     virtual Task<void> undo_reopen(std::string_view job_id, std::int64_t added,
                                    std::string_view old_status) = 0;
-    // Pulls the cv's entries from `results` and `errors`; the document as it was before, or
-    // nullopt when no entry of that cv was there.
+    // Pulls the cv's entries from `results` and `errors` and lowers `expected_files` by one, in
+    // one update (the job stays completable); the document as it was before, or nullopt when
+    // no entry of that cv was there.
     virtual Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
                                                                       std::string_view cv_id) = 0;
     virtual Task<void> ping() = 0;
@@ -62,6 +63,18 @@ struct ColdJob {
     std::int64_t next_cv_index = 0;  // one past the highest cv index ever stored for the job
 };
 
+// A CV cold storage cannot store (SQLSTATE class 22 and the like), and why.
+struct RejectedCv {
+    std::string cv_id;
+    std::string reason;
+};
+
+struct SyncOutcome {
+    std::size_t inserted = 0;          // CVs (successful or failed) this call stored
+    std::vector<std::string> erased;   // entries skipped: their candidate was erased
+    std::vector<RejectedCv> rejected;  // entries the server refused; the rest is stored
+};
+
 // What one sync moves from a complete hot document into cold storage.
 struct SyncBatch {
     std::string job_id;
@@ -77,15 +90,23 @@ public:
     virtual ~ColdStore() = default;
     virtual Task<std::optional<ColdJob>> find(std::string_view job_id) = 0;
     // In one transaction: create the job row if absent, insert only the CVs not stored yet
-    // (unique (job_id, cv_id), ON CONFLICT DO NOTHING), recompute the totals. Returns how many
-    // CVs (successful or failed) this call inserted.
-    virtual Task<std::size_t> sync(const SyncBatch& batch) = 0;
+    // (unique (job_id, cv_id), ON CONFLICT DO NOTHING) and not erased, recompute the totals.
+    // Text PostgreSQL cannot hold (U+0000) is stored losslessly; a CV it refuses all the same
+    // is reported in `rejected`, the others stored. A job row it refuses throws invalid_data.
+    virtual Task<SyncOutcome> sync(const SyncBatch& batch) = 0;
     // `GET /jobs/{id}/results`: the job with its successful analyses, best score first.
     virtual Task<std::optional<boost::json::object>> results(std::string_view job_id) = 0;
-    // Deletes the candidate and updates the totals; its candidate name (maybe empty), or
-    // nullopt when cold storage does not have it.
-    virtual Task<std::optional<std::string>> remove_candidate(std::string_view job_id,
-                                                              std::string_view cv_id) = 0;
+    // Hands out `count` consecutive cv indexes of the job, atomically across replicas and never
+    // twice; the first. `seed`: where the job's counter starts when it has none yet (one past
+    // every index its submit and earlier add-cvs handed out).
+    virtual Task<std::int64_t> allocate_cv_indexes(std::string_view job_id, std::int64_t count,
+                                                   std::int64_t seed) = 0;
+    // Deletes the candidate, updates the totals and, when cold storage had it or `known`
+    // (another store had it), records it as erased (a late result is never stored) and makes
+    // sure the job's counter exists (from `seed`), so the cv id is never handed out again.
+    // Its candidate name (maybe empty), or nullopt when cold storage did not have it.
+    virtual Task<std::optional<std::string>> remove_candidate(std::string_view job_id, std::string_view cv_id,
+                                                              bool known, std::int64_t seed) = 0;
     virtual Task<void> ping() = 0;
 };
 
@@ -113,12 +134,27 @@ struct Placement {
     std::string name;  // final name inside the job directory: `{cv_id}{ext}`
 };
 
+// What a submit or add-cvs in progress has done so far that would outlive its process, kept
+// until it answered or rolled back, so that another replica can undo what a killed one left
+// half-done (jobs/recovery.hpp).
+struct Intent {
+    std::string id;    // the request's own (two add-cvs on one job are two intents)
+    std::string flow;  // "submit" or "add_cvs"
+    std::string job_id;
+    std::string correlation_id;      // the request's, for the recovery's log lines
+    std::vector<std::string> files;  // names this request places in the job directory
+    std::int64_t added = 0;          // add-cvs: what its reopen added to expected_files
+    std::string hot;                 // "" nothing yet; "inserted" (submit), "reopened" or "created" (add-cvs)
+    std::string old_status;          // add-cvs, reopened: the status to restore
+};
+
 class UploadStore {
 public:
     virtual ~UploadStore() = default;
     virtual Task<std::unique_ptr<StagedFile>> stage() = 0;
     // Moves staged files to their final names in the job's directory (never replacing a
-    // file), flushes files and directory to disk; the absolute paths, in order.
+    // file), flushes files and directory to disk; the absolute paths, in order. All or
+    // nothing: on failure, none of the files it placed is left.
     virtual Task<std::vector<std::string>> place(std::string_view job_id, std::vector<Placement> files) = 0;
     virtual Task<void> remove(std::string_view job_id, std::vector<std::string> names) = 0;
     virtual Task<void> remove_job(std::string_view job_id) = 0;
@@ -127,6 +163,11 @@ public:
     // One past the highest cv index among the job's files (0 when none).
     virtual Task<std::int64_t> next_cv_index(std::string_view job_id) = 0;
     virtual Task<void> check_writable() = 0;
+    // The journal of requests in progress, on the volume every replica shares: record() before
+    // each step that leaves something behind (again to update), forget() once the request
+    // answered or rolled back. An implementation without crash recovery may ignore both.
+    virtual Task<void> record(const Intent& /*intent*/) { co_return; }
+    virtual Task<void> forget(std::string_view /*intent_id*/) { co_return; }
 };
 
 // Told of what the flows do that an operator wants to see (logs, metrics). Rollbacks are
@@ -135,11 +176,16 @@ class Observer {
 public:
     virtual ~Observer() = default;
     virtual void accepted(std::string_view /*flow*/, std::size_t /*files*/) {}
+    // Every rollback line names the request it undoes: its correlation id and job id.
     virtual void rollback(std::string_view /*flow*/, std::string_view /*stage*/, std::string_view /*job_id*/,
-                          std::string_view /*cause*/) {}
+                          std::string_view /*cause*/, std::string_view /*correlation_id*/) {}
     virtual void rollback_failed(std::string_view /*flow*/, std::string_view /*step*/,
-                                 std::string_view /*job_id*/, std::string_view /*error*/) {}
+                                 std::string_view /*job_id*/, std::string_view /*error*/,
+                                 std::string_view /*correlation_id*/) {}
     virtual void cleanup_failed(std::string_view /*job_id*/, std::string_view /*error*/) {}
+    // A sync could not store this CV: cold storage refused its data.
+    virtual void cv_rejected(std::string_view /*job_id*/, std::string_view /*cv_id*/,
+                             std::string_view /*reason*/) {}
 };
 
 struct Ports {

@@ -144,7 +144,8 @@ Result Connection::query(const std::string& sql, const Params& params, Deadline 
     for (std::size_t i = 0; i < params.size(); ++i) {
         const auto& p = params[i];
         if (p && p->find('\0') != std::string::npos)
-            throw error(ErrorKind::rejected, "parameter $" + std::to_string(i + 1) + " contains a NUL byte");
+            throw error(ErrorKind::invalid_data,
+                        "parameter $" + std::to_string(i + 1) + " contains a NUL byte (U+0000)");
         values.push_back(p ? p->c_str() : nullptr);
     }
     if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),

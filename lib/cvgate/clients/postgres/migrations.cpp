@@ -59,9 +59,50 @@ CREATE TABLE cv_failures (
 );
 )sql";
 
-constexpr std::array<Migration, 2> history{{
+// Text PostgreSQL cannot hold (U+0000 in a string of a result): the jsonb/text columns get a
+// copy with U+FFFD instead, and the original, lossless, is kept here as JSON text.
+constexpr std::string_view v3_lossless_text = R"sql(
+ALTER TABLE cv_analyses ADD COLUMN analysis_text text;
+ALTER TABLE cv_failures ADD COLUMN entry_text text;
+)sql";
+
+// cvgate's own bookkeeping. cv_counters: the next cv index of each job that had an add-cvs
+// or an erase, never lowered, so an index is handed out once whatever happens to the files
+// and documents (a job without a row has handed out exactly 0..expected_files-1). erased_cvs:
+// candidates erased (ids only), so that a late result of one never reaches cold storage.
+constexpr std::string_view v4_cv_bookkeeping = R"sql(
+CREATE TABLE cv_counters (
+    job_id     text PRIMARY KEY,
+    next_index bigint NOT NULL
+);
+CREATE TABLE erased_cvs (
+    job_id    text NOT NULL,
+    cv_id     text NOT NULL,
+    erased_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
+    PRIMARY KEY (job_id, cv_id)
+);
+)sql";
+
+// Idempotency-Key: the first request's claim (token, lease) and then its answer, replayed to
+// retries until expires_at; shared by every replica.
+constexpr std::string_view v5_idempotency_keys = R"sql(
+CREATE TABLE idempotency_keys (
+    key         text PRIMARY KEY,
+    fingerprint text NOT NULL,
+    token       text NOT NULL,
+    answer      text,
+    lease_until timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX ix_idempotency_keys_expires_at ON idempotency_keys (expires_at);
+)sql";
+
+constexpr std::array<Migration, 5> history{{
     {1, v1_cold_storage},
     {2, v2_cv_failures},
+    {3, v3_lossless_text},
+    {4, v4_cv_bookkeeping},
+    {5, v5_idempotency_keys},
 }};
 
 }  // namespace

@@ -8,6 +8,10 @@ ErrorKind kind_of_sqlstate(std::string_view s) noexcept {
     if (s == "23505" || s == "40001" || s == "40P01") return ErrorKind::conflict;
     // insert/update naming a row that does not exist (here: a cv_analyses row for an unknown job)
     if (s == "23503") return ErrorKind::not_found;
+    // data exceptions (22: a NUL in jsonb, a bad timestamp, a value out of range) and values a
+    // column refuses (not null, check): the data is wrong, the server is fine.
+    if (s == "23502" || s == "23514" || (s.size() == 5 && s.substr(0, 2) == "22"))
+        return ErrorKind::invalid_data;
     // 57014: canceled (our deadline or statement_timeout); 55P03: lock_timeout
     if (s == "57014" || s == "55P03") return ErrorKind::timeout;
     // shutting down, crashed, starting up, out of connections or disk, read-only standby

@@ -11,7 +11,8 @@ struct pg_conn;
 
 namespace cvgate::clients::postgres::impl {
 
-// What a SQLSTATE means to a caller: conflict, timeout, unavailable, not_found or rejected.
+// What a SQLSTATE means to a caller: conflict, timeout, unavailable, not_found, invalid_data or
+// rejected.
 ErrorKind kind_of_sqlstate(std::string_view sqlstate) noexcept;
 
 // The first line of `message`, trimmed, with every occurrence of `secret` (the password,

@@ -1,0 +1,37 @@
+#include <cvgate/jobs/recovery.hpp>
+
+#include <stdexcept>
+
+namespace cvgate::jobs {
+
+Task<void> roll_back(Ports p, const Intent& intent) {
+    const std::string flow = "recovery:" + intent.flow;
+    p.observer.rollback(flow, intent.hot.empty() ? "disk" : "hot_storage", intent.job_id, "its process died",
+                        intent.correlation_id);
+    bool failed = false;
+    try {
+        if (intent.hot == "inserted" || intent.hot == "created")
+            co_await p.hot.remove(intent.job_id);
+        else if (intent.hot == "reopened")
+            co_await p.hot.undo_reopen(intent.job_id, intent.added, intent.old_status);
+    } catch (const std::exception& e) {
+        failed = true;
+        p.observer.rollback_failed(flow, "undo hot storage", intent.job_id, e.what(), intent.correlation_id);
+    }
+    try {
+        if (intent.flow == "submit")
+            co_await p.uploads.remove_job(intent.job_id);
+        else {
+            std::vector<std::string> names = intent.files;  // named: see GCC 12 note in exec/offload.hpp
+            co_await p.uploads.remove(intent.job_id, std::move(names));
+        }
+    } catch (const std::exception& e) {
+        failed = true;
+        p.observer.rollback_failed(flow, "remove files", intent.job_id, e.what(), intent.correlation_id);
+    }
+    if (failed)
+        throw std::runtime_error{"recovery of job " + intent.job_id +
+                                 " incomplete; retried at the next sweep"};
+}
+
+}  // namespace cvgate::jobs

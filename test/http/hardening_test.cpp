@@ -21,16 +21,13 @@
 using namespace cvgate;
 using namespace std::chrono_literals;
 using test::Client;
+using test::detail_of;
 using test::get_request;
 using test::TestServer;
 
 namespace {
 
 namespace asio = boost::asio;
-
-std::string detail_of(const test::Reply& r) {
-    return std::string{boost::json::parse(r.body()).at("detail").as_string()};
-}
 
 struct Routes {
     http::Router router;

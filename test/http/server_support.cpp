@@ -8,6 +8,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/json/parse.hpp>
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -113,6 +114,10 @@ std::optional<std::chrono::milliseconds> Client::wait_closed(std::chrono::millis
 }
 
 bool Client::is_open() const { return socket_.is_open(); }
+
+std::string detail_of(const Reply& reply) {
+    return std::string{boost::json::parse(reply.body()).at("detail").as_string()};
+}
 
 std::string get_request(std::string_view path, std::string_view extra_headers) {
     std::string r = "GET ";

@@ -56,6 +56,9 @@ private:
     std::string pending_;  // bytes read but not yet parsed
 };
 
+// The `detail` string of a JSON error answer.
+std::string detail_of(const Reply& reply);
+
 // `GET path` with optional extra header lines (each ending in \r\n).
 std::string get_request(std::string_view path, std::string_view extra_headers = {});
 

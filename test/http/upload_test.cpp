@@ -22,6 +22,7 @@
 
 using namespace cvgate;
 using namespace std::chrono_literals;
+using test::detail_of;
 
 namespace {
 
@@ -129,10 +130,6 @@ std::string file_part(std::string_view name, std::string_view content) {
 std::string field_part(std::string_view name, std::string_view value) {
     return "--XyZ\r\nContent-Disposition: form-data; name=\"" + std::string{name} + "\"\r\n\r\n" +
            std::string{value} + "\r\n";
-}
-
-std::string detail_of(const test::Reply& r) {
-    return std::string{boost::json::parse(r.body()).at("detail").as_string()};
 }
 
 }  // namespace

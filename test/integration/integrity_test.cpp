@@ -228,6 +228,22 @@ TEST_CASE("a jd_text holding U+0000 is 422 and leaves nothing behind") {
     gw.require_nothing_left();
 }
 
+// Writes U+0000 into hot storage as the pipeline (or an old gateway) would. FerretDB on its
+// PostgreSQL backend (the local stack's) keeps documents as jsonb, which cannot hold U+0000:
+// there the poison cannot reach hot storage at all and the case has nothing to prove (it is
+// said as a warning); MongoDB and FerretDB on SQLite store it, and the case runs.
+template <class Write>
+bool stored_in_hot_storage(Gateway& gw, Write write) {
+    try {
+        write();
+        return true;
+    } catch (const std::exception& e) {
+        if (!gw.hot_is_ferretdb()) throw;
+        WARN("hot storage (FerretDB) cannot store U+0000, so this poison cannot occur here: " << e.what());
+        return false;
+    }
+}
+
 TEST_CASE("a result holding U+0000 is synced and served back losslessly") {
     Gateway gw;
     const std::string id = accepted(gw.post_form("/jobs/submit", form_with_pdfs(1)));
@@ -236,7 +252,7 @@ TEST_CASE("a result holding U+0000 is synced and served back losslessly") {
     poisoned["summary_headline"] = std::string{"line\0two", 8};
     // (Not in a key: BSON keys are C strings, MongoDB cannot hold one there.)
     poisoned["skill_gaps"] = json::array{json::object{{"skill", std::string{"\0", 1}}}};
-    gw.push_result(id, poisoned);
+    if (!stored_in_hot_storage(gw, [&] { gw.push_result(id, poisoned); })) return;
     gw.set_status(id, "complete");
 
     const auto synced = gw.post(sync_path(id));
@@ -279,15 +295,18 @@ TEST_CASE(
 TEST_CASE("a job PostgreSQL cannot store (U+0000 in an old jd_text) is 422 on sync, naming why, not 503") {
     Gateway gw;
     const std::string id = "0d4b7a51-2c3e-4f60-8a1b-9c2d3e4f5a6b";
-    gw.insert_hot(
-        json::object{{"_id", id},
-                     {"correlation_id", "legacy"},
-                     {"jd_text", std::string{"old text with a \0 inside, accepted by an old gateway", 52}},
-                     {"status", "complete"},
-                     {"expected_files", 0},
-                     {"results", json::array{}},
-                     {"errors", json::array{}},
-                     {"created_at", "2025-11-17T10:30:00.000000"}});
+    const bool stored = stored_in_hot_storage(gw, [&] {
+        gw.insert_hot(json::object{
+            {"_id", id},
+            {"correlation_id", "legacy"},
+            {"jd_text", std::string{"old text with a \0 inside, accepted by an old gateway", 52}},
+            {"status", "complete"},
+            {"expected_files", 0},
+            {"results", json::array{}},
+            {"errors", json::array{}},
+            {"created_at", "2025-11-17T10:30:00.000000"}});
+    });
+    if (!stored) return;
     const auto synced = gw.post(sync_path(id));
     CHECK(synced.status == 422);
     CHECK(synced.header("Retry-After").empty());

@@ -111,8 +111,11 @@ def submit(a):
         stored = open(path, "rb").read() if os.path.exists(path) else None
         check(stored == data, f"the file is on the volume with the uploaded bytes: {path}")
         left = sorted(os.listdir(a.volume))
-        check(left == [".incoming", job_id] and os.listdir(os.path.join(a.volume, ".incoming")) == [],
-              f"nothing else on the volume (nothing staged left): {left}")
+        # .incoming keeps only the replica's heartbeat (<replica>.alive, crash recovery): no
+        # staged upload (.part) and no open journal entry (.intent) once the 202 is out.
+        staged = sorted(f for f in os.listdir(os.path.join(a.volume, ".incoming")) if not f.endswith(".alive"))
+        check(left == [".incoming", job_id] and staged == [],
+              f"nothing else on the volume (nothing staged left): {left}, .incoming: {staged}")
 
         doc = mongo[a.mongo_db]["jobs"].find_one({"_id": job_id})
         check(doc is not None and doc["status"] == "pending" and doc["expected_files"] == 1

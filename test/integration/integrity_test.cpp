@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -228,20 +229,16 @@ TEST_CASE("a jd_text holding U+0000 is 422 and leaves nothing behind") {
     gw.require_nothing_left();
 }
 
-// Writes U+0000 into hot storage as the pipeline (or an old gateway) would. FerretDB on its
-// PostgreSQL backend (the local stack's) keeps documents as jsonb, which cannot hold U+0000:
-// there the poison cannot reach hot storage at all and the case has nothing to prove (it is
-// said as a warning); MongoDB and FerretDB on SQLite store it, and the case runs.
-template <class Write>
-bool stored_in_hot_storage(Gateway& gw, Write write) {
-    try {
-        write();
-        return true;
-    } catch (const std::exception& e) {
-        if (!gw.hot_is_ferretdb()) throw;
-        WARN("hot storage (FerretDB) cannot store U+0000, so this poison cannot occur here: " << e.what());
-        return false;
-    }
+// FerretDB on its PostgreSQL backend (the local stack's default, see deploy/local/stack.sh)
+// keeps documents as jsonb, which cannot hold U+0000: there this poison cannot reach hot
+// storage at all, and the case has nothing to prove (it says so as a warning). MongoDB and
+// FerretDB on SQLite store it: deploy/local/test.sh runs the asan suite on SQLite, so the
+// cases run for real in every CI run.
+bool hot_storage_holds_nul(const Gateway& gw) {
+    const char* backend = std::getenv("FERRETDB_BACKEND");
+    if (!gw.hot_is_ferretdb() || (backend && std::string_view{backend} == "sqlite")) return true;
+    WARN("FerretDB on PostgreSQL cannot store U+0000: this poison cannot occur in hot storage here");
+    return false;
 }
 
 TEST_CASE("a result holding U+0000 is synced and served back losslessly") {
@@ -252,7 +249,8 @@ TEST_CASE("a result holding U+0000 is synced and served back losslessly") {
     poisoned["summary_headline"] = std::string{"line\0two", 8};
     // (Not in a key: BSON keys are C strings, MongoDB cannot hold one there.)
     poisoned["skill_gaps"] = json::array{json::object{{"skill", std::string{"\0", 1}}}};
-    if (!stored_in_hot_storage(gw, [&] { gw.push_result(id, poisoned); })) return;
+    if (!hot_storage_holds_nul(gw)) return;
+    gw.push_result(id, poisoned);
     gw.set_status(id, "complete");
 
     const auto synced = gw.post(sync_path(id));
@@ -295,18 +293,16 @@ TEST_CASE(
 TEST_CASE("a job PostgreSQL cannot store (U+0000 in an old jd_text) is 422 on sync, naming why, not 503") {
     Gateway gw;
     const std::string id = "0d4b7a51-2c3e-4f60-8a1b-9c2d3e4f5a6b";
-    const bool stored = stored_in_hot_storage(gw, [&] {
-        gw.insert_hot(json::object{
-            {"_id", id},
-            {"correlation_id", "legacy"},
-            {"jd_text", std::string{"old text with a \0 inside, accepted by an old gateway", 52}},
-            {"status", "complete"},
-            {"expected_files", 0},
-            {"results", json::array{}},
-            {"errors", json::array{}},
-            {"created_at", "2025-11-17T10:30:00.000000"}});
-    });
-    if (!stored) return;
+    if (!hot_storage_holds_nul(gw)) return;
+    gw.insert_hot(
+        json::object{{"_id", id},
+                     {"correlation_id", "legacy"},
+                     {"jd_text", std::string{"old text with a \0 inside, accepted by an old gateway", 52}},
+                     {"status", "complete"},
+                     {"expected_files", 0},
+                     {"results", json::array{}},
+                     {"errors", json::array{}},
+                     {"created_at", "2025-11-17T10:30:00.000000"}});
     const auto synced = gw.post(sync_path(id));
     CHECK(synced.status == 422);
     CHECK(synced.header("Retry-After").empty());

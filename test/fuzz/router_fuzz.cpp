@@ -21,6 +21,7 @@
 #include "cvgate/api/service_routes.hpp"
 #include "cvgate/http/request.hpp"
 #include "cvgate/http/router.hpp"
+#include "cvgate/jobs/settler.hpp"
 
 #include <boost/beast/http/verb.hpp>
 
@@ -79,6 +80,7 @@ struct Gateway {
     cvgate::test::MemoryQueue queue;
     NoUploads uploads;
     jobs::Observer observer;
+    jobs::Settler settler{std::chrono::seconds{1}};
     cvgate::api::AccessPolicy policy{{"key"}, {"https://example.com"}};
     http::Router router;
     std::vector<std::string> patterns;
@@ -86,7 +88,8 @@ struct Gateway {
     Gateway() {
         cvgate::api::add_service_routes(router);
         cvgate::api::add_docs_routes(router);
-        cvgate::api::add_job_routes(router, jobs::Ports{hot, cold, queue, uploads, observer}, {}, policy);
+        cvgate::api::add_job_routes(router, jobs::Ports{hot, cold, queue, uploads, observer, settler}, {},
+                                    policy);
         cvgate::api::add_readiness_route(router, {});
         router.add(http::Verb::get, "/metrics", [](http::Request&) -> boost::asio::awaitable<http::Response> {
             co_return http::Response{};

@@ -733,7 +733,7 @@ TEST_CASE(
         {
             boost::asio::io_context io;
             json::object filter{{"_id", "none"}};
-            const auto past = std::chrono::steady_clock::now() - 1ms;
+            const auto past = cvgate::exec::Deadline::at(std::chrono::steady_clock::now() - 1ms);
             auto late = boost::asio::co_spawn(io, gw.mongo().find_one("jobs", std::move(filter), past),
                                               boost::asio::use_future);
             io.run();

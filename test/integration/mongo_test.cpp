@@ -364,7 +364,9 @@ TEST_CASE("ping answers, and run_command reaches the client's database", "[mongo
 TEST_CASE("a call whose deadline has passed fails with timeout and never runs", "[mongo]") {
     Fixture f;
     CHECK(kind_of_failure([&] {
-              f.run(f.client.insert_one(f.jobs, job("late"), steady_clock::now() - std::chrono::seconds{1}));
+              f.run(f.client.insert_one(
+                  f.jobs, job("late"),
+                  cvgate::exec::Deadline::at(steady_clock::now() - std::chrono::seconds{1})));
           }) == ErrorKind::timeout);
     CHECK_FALSE(f.run(f.client.find_one(f.jobs, {{"_id", "late"}})));
 }

@@ -145,6 +145,7 @@ TEST_CASE("--help lists every variable with its flag", "[config]") {
                       "LOG_FORMAT",         "SHUTDOWN_GRACE_SECONDS",
                       "DRAIN_SECONDS",      "--drain-seconds",
                       "LISTEN_ADDR",        "PORT",
-                      "RECOVERY_SECONDS",   "IDEMPOTENCY_TTL_SECONDS"})
+                      "RECOVERY_SECONDS",   "IDEMPOTENCY_TTL_SECONDS",
+                      "IN_DOUBT_SECONDS",   "DEPENDENCY_QUEUE_LIMIT"})
         CHECK_THAT(help, Catch::Contains(name));
 }

@@ -9,11 +9,13 @@
 #include <cvgate/jobs/error.hpp>
 #include <cvgate/jobs/flows.hpp>
 #include <cvgate/jobs/ids.hpp>
+#include <cvgate/jobs/settler.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 using namespace cvgate;
@@ -41,13 +43,28 @@ struct Rig {
     test::MemoryHotStore hot;
     test::MemoryColdStore cold;
     test::MemoryQueue queue;
-    jobs::Observer observer;
+    // What became of in-doubt calls, as the settler's thread reports it.
+    struct Seen final : jobs::Observer {
+        void in_doubt(std::string_view, std::string_view stage, std::string_view, std::string_view outcome,
+                      bool settled, std::string_view) override {
+            std::lock_guard lock{mutex};
+            outcomes.push_back(std::string{stage} + ":" + std::string{outcome} +
+                               (settled ? "" : ":unsettled"));
+        }
+        std::vector<std::string> seen() {
+            std::lock_guard lock{mutex};
+            return outcomes;
+        }
+        std::mutex mutex;
+        std::vector<std::string> outcomes;
+    } observer;
+    jobs::Settler settler{std::chrono::seconds{1}};  // IN_DOUBT_SECONDS
     jobs::Limits limits;
 
     static std::string ids_suffix() { return jobs::new_job_id(); }
     ~Rig() { fs::remove_all(dir); }
 
-    jobs::Ports ports() { return jobs::Ports{hot, cold, queue, volume, observer}; }
+    jobs::Ports ports() { return jobs::Ports{hot, cold, queue, volume, observer, settler}; }
 
     struct File {
         std::string name;
@@ -95,6 +112,12 @@ struct Rig {
         for (const auto& e : fs::recursive_directory_iterator{dir})
             if (e.is_regular_file() && e.path().extension() != ".alive") ++n;  // not the replica's heartbeat
         return n;
+    }
+    // Waits until the in-doubt work handed to the settler has run.
+    void settled() {
+        for (int i = 0; i < 1000 && settler.pending() > 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds{10});
+        REQUIRE(settler.pending() == 0);
     }
     bool nothing_left() const {
         return files_on_volume() == 0 && hot.docs.empty() && queue.published.empty();
@@ -157,6 +180,88 @@ TEST_CASE("a queue failure leaves no file, no document and no message", "[flows]
               rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
           }) == jobs::ErrorKind::unavailable);
     CHECK(rig.nothing_left());
+}
+
+// In-doubt calls (CONTRACT.md, "Failure semantics"): the call took effect, but its answer came
+// after the deadline. Before the settler, each was rolled back at once, so a late insert left a
+// document behind and a late confirm left a message for a job that no longer existed.
+TEST_CASE("an in-doubt insert answers 503 at once and is undone once it has returned", "[flows][in_doubt]") {
+    Rig rig;
+    auto call = std::make_shared<exec::Settlement>();
+    rig.hot.failures.doubt_next("insert", call);
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    CHECK(rig.settler.pending() == 1);  // waits for the insert to return: not undone yet
+    call->resolve(exec::Settlement::Outcome::succeeded);
+    rig.settled();
+    CHECK(rig.nothing_left());
+    CHECK(rig.observer.seen() == std::vector<std::string>{"hot_storage:rolled_back"});
+}
+
+TEST_CASE("a publish in doubt keeps its job until the broker settles it; a late ack accepts it",
+          "[flows][in_doubt]") {
+    Rig rig;
+    auto confirm = std::make_shared<exec::Settlement>();
+    rig.queue.failures.doubt_next("publish", confirm);
+    std::shared_ptr<exec::Settlement> verdict;
+    std::string job_id;
+    try {
+        rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
+    } catch (const jobs::AcceptanceInDoubt& e) {
+        verdict = e.verdict();
+        job_id = e.accepted().job_id;
+        CHECK(e.kind() == jobs::ErrorKind::unavailable);
+        CHECK(e.accepted().cvs.size() == 2);
+    }
+    REQUIRE(verdict);
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    CHECK(rig.hot.docs.contains(job_id));  // kept while in doubt
+    CHECK(rig.files_on_volume() == 2);
+    confirm->resolve(exec::Settlement::Outcome::succeeded);
+    rig.settled();
+    CHECK(verdict->outcome() == exec::Settlement::Outcome::succeeded);
+    CHECK(rig.hot.docs.contains(job_id));
+    CHECK(rig.files_on_volume() == 2);
+    CHECK(rig.queue.published.size() == 1);
+    CHECK(rig.observer.seen() == std::vector<std::string>{"queue:accepted_late"});
+}
+
+TEST_CASE("a publish in doubt that the broker nacks is rolled back once it settled", "[flows][in_doubt]") {
+    Rig rig;
+    auto confirm = std::make_shared<exec::Settlement>();
+    rig.queue.failures.doubt_next("publish", confirm);
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    CHECK(rig.hot.docs.size() == 1);
+    confirm->resolve(exec::Settlement::Outcome::failed);
+    rig.settled();
+    CHECK(rig.hot.docs.empty());
+    CHECK(rig.files_on_volume() == 0);
+    CHECK(rig.observer.seen() == std::vector<std::string>{"queue:rolled_back"});
+}
+
+TEST_CASE("an in-doubt call that never settles is rolled back after IN_DOUBT_SECONDS", "[flows][in_doubt]") {
+    Rig rig;
+    rig.queue.failures.doubt_next("publish", std::make_shared<exec::Settlement>());
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    rig.settled();  // the settler's limit is 1 s here
+    CHECK(rig.hot.docs.empty());
+    CHECK(rig.files_on_volume() == 0);
+    CHECK(rig.observer.seen() == std::vector<std::string>{"queue:rolled_back:unsettled"});
+}
+
+TEST_CASE("add-cvs whose reopen is in doubt undoes it once it has returned", "[flows][in_doubt]") {
+    Rig rig;
+    const auto first = rig.submit({{"a.pdf", pdf}});
+    auto call = std::make_shared<exec::Settlement>();
+    rig.hot.failures.doubt_next("reopen", call);
+    CHECK(error_kind_of([&] { rig.add(first.job_id, {{"b.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    call->resolve(exec::Settlement::Outcome::succeeded);
+    rig.settled();
+    const auto& doc = rig.hot.docs.at(first.job_id);
+    CHECK(doc.at("expected_files").as_int64() == 1);
+    CHECK(doc.at("status").as_string() == "pending");
+    CHECK(rig.files_on_volume() == 1);
+    CHECK(rig.queue.published.size() == 1);
 }
 
 TEST_CASE("invalid files are skipped and reported, valid ones accepted", "[flows]") {

@@ -13,24 +13,39 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace cvgate::test {
 
-// Names an operation to fail on its next call.
+// Names an operation to fail on its next call: at once (a certain failure), or in doubt —
+// the operation takes effect, but its caller is told of a timeout that carries `settlement`,
+// as when the reply comes after the deadline.
 class FailureSwitch {
 public:
     void fail_next(const std::string& op) { armed_.insert(op); }
+    void doubt_next(const std::string& op, std::shared_ptr<exec::Settlement> settlement) {
+        doubted_[op] = std::move(settlement);
+    }
     void check(const std::string& op, std::string_view dependency) {
         if (armed_.erase(op))
             throw clients::ClientError{clients::ErrorKind::unavailable, dependency,
                                        "injected failure: " + op};
     }
+    // After the operation took effect.
+    void check_doubt(const std::string& op, std::string_view dependency) {
+        auto it = doubted_.find(op);
+        if (it == doubted_.end()) return;
+        auto settlement = std::move(it->second);
+        doubted_.erase(it);
+        throw clients::ClientError::in_doubt(dependency, "injected timeout: " + op, std::move(settlement));
+    }
 
 private:
     std::set<std::string> armed_;
+    std::map<std::string, std::shared_ptr<exec::Settlement>> doubted_;
 };
 
 class MemoryHotStore final : public jobs::HotStore {
@@ -43,6 +58,7 @@ public:
         const std::string id{document.at("_id").as_string()};
         if (docs.contains(id)) throw clients::ClientError{clients::ErrorKind::conflict, "mongo", "duplicate"};
         docs[id] = document;
+        failures.check_doubt("insert", "mongo");
         co_return;
     }
     jobs::Task<std::optional<boost::json::object>> find(std::string_view job_id) override {
@@ -74,6 +90,7 @@ public:
         auto before = it->second;
         it->second["expected_files"] = it->second["expected_files"].as_int64() + added;
         it->second["status"] = "pending";
+        failures.check_doubt("reopen", "mongo");
         co_return before;
     }
     jobs::Task<void> undo_reopen(std::string_view job_id, std::int64_t added,
@@ -216,6 +233,7 @@ public:
     jobs::Task<void> publish(const boost::json::object& message, std::string_view) override {
         failures.check("publish", "rabbitmq");
         published.push_back(message);
+        failures.check_doubt("publish", "rabbitmq");
         co_return;
     }
     jobs::Task<void> ping() override {

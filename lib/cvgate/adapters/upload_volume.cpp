@@ -344,7 +344,7 @@ jobs::Task<std::vector<std::string>> UploadVolume::place(std::string_view job_id
         if (created) fsync_path(root);
         return paths;
     };
-    co_return co_await exec::offload(pool_.executor(), std::move(work));
+    co_return co_await exec::offload_to_end(pool_.executor(), std::move(work));
 }
 
 jobs::Task<void> UploadVolume::remove(std::string_view job_id, std::vector<std::string> names) {

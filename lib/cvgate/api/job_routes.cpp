@@ -84,6 +84,26 @@ std::optional<std::string> idempotency_key_of(const Context& ctx, const http::Re
     return std::string{key};
 }
 
+// The 202 bodies.
+object submitted(const jobs::Accepted& accepted) {
+    object body{{"job_id", accepted.job_id},
+                {"correlation_id", accepted.correlation_id},
+                {"status", "queued"},
+                {"file_count", static_cast<std::int64_t>(accepted.cvs.size())},
+                {"cv_details", jobs::cv_details(accepted.cvs)}};
+    add_warnings(body, accepted);
+    return body;
+}
+
+object cvs_added(const jobs::Accepted& accepted) {
+    object body{
+        {"job_id", accepted.job_id},   {"correlation_id", accepted.correlation_id},
+        {"status", "queued"},          {"files_added", static_cast<std::int64_t>(accepted.cvs.size())},
+        {"resumed", accepted.resumed}, {"cv_details", jobs::cv_details(accepted.cvs)}};
+    add_warnings(body, accepted);
+    return body;
+}
+
 // `work` once per Idempotency-Key (every replica shares the keys), or just `work`.
 awaitable<object> at_most_once(Context& ctx, const std::optional<std::string>& key, std::string fingerprint,
                                std::string_view correlation_id, std::function<awaitable<object>()> work) {
@@ -91,8 +111,9 @@ awaitable<object> at_most_once(Context& ctx, const std::optional<std::string>& k
     // Arguments named first: GCC 12 mishandles temporaries inside a co_await expression.
     std::string key_text = *key;
     std::string correlation{correlation_id};
-    co_return co_await jobs::once(*ctx.config.idempotency, ctx.ports.observer, std::move(key_text),
-                                  std::move(fingerprint), std::move(correlation), std::move(work));
+    co_return co_await jobs::once(*ctx.config.idempotency, ctx.ports.observer, ctx.ports.settler,
+                                  std::move(key_text), std::move(fingerprint), std::move(correlation),
+                                  std::move(work));
 }
 
 awaitable<http::Response> submit(Context& ctx, http::Request& req) {
@@ -102,15 +123,14 @@ awaitable<http::Response> submit(Context& ctx, http::Request& req) {
     IntakeSink sink{intake};
     co_await http::read_form(req, sink, ctx.config.form);
     auto work = [&ctx, &req, &intake]() -> awaitable<object> {
-        auto accepted =
-            co_await jobs::submit(ctx.ports, ctx.config.limits, intake, std::string{req.correlation_id()});
-        object body{{"job_id", accepted.job_id},
-                    {"correlation_id", accepted.correlation_id},
-                    {"status", "queued"},
-                    {"file_count", static_cast<std::int64_t>(accepted.cvs.size())},
-                    {"cv_details", jobs::cv_details(accepted.cvs)}};
-        add_warnings(body, accepted);
-        co_return body;
+        try {
+            const auto accepted = co_await jobs::submit(ctx.ports, ctx.config.limits, intake,
+                                                        std::string{req.correlation_id()});
+            co_return submitted(accepted);
+        } catch (jobs::AcceptanceInDoubt& e) {
+            e.answer = submitted(e.accepted());  // what a retry gets if the broker confirms it late
+            throw;
+        }
     };
     std::string fingerprint = "submit " + intake.fingerprint();
     std::function<awaitable<object>()> once_work = std::move(work);
@@ -127,14 +147,14 @@ awaitable<http::Response> add_cvs(Context& ctx, http::Request& req) {
     IntakeSink sink{intake};
     co_await http::read_form(req, sink, ctx.config.form);
     auto work = [&ctx, &req, &intake, job_id]() -> awaitable<object> {
-        auto accepted = co_await jobs::add_cvs(ctx.ports, ctx.config.limits, job_id, intake,
-                                               std::string{req.correlation_id()});
-        object body{
-            {"job_id", accepted.job_id},   {"correlation_id", accepted.correlation_id},
-            {"status", "queued"},          {"files_added", static_cast<std::int64_t>(accepted.cvs.size())},
-            {"resumed", accepted.resumed}, {"cv_details", jobs::cv_details(accepted.cvs)}};
-        add_warnings(body, accepted);
-        co_return body;
+        try {
+            const auto accepted = co_await jobs::add_cvs(ctx.ports, ctx.config.limits, job_id, intake,
+                                                         std::string{req.correlation_id()});
+            co_return cvs_added(accepted);
+        } catch (jobs::AcceptanceInDoubt& e) {
+            e.answer = cvs_added(e.accepted());
+            throw;
+        }
     };
     std::string fingerprint = "add-cvs " + job_id + " " + intake.fingerprint();
     std::function<awaitable<object>()> once_work = std::move(work);

@@ -1,6 +1,7 @@
 #include <cvgate/api/readiness.hpp>
 
 #include <cvgate/clients/client_error.hpp>
+#include <cvgate/exec/with_deadline.hpp>
 #include <cvgate/text/json_number.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,13 +23,15 @@ using Clock = std::chrono::steady_clock;
 
 struct Outcome {
     bool done = false;
+    bool timed_out = false;
     bool ok = false;
     std::string error;
     std::string_view category;  // clients::Cause, as the body says it
     double latency_ms = 0;
 };
 
-// What the checks report into; shared with checks that outlive a timed-out request.
+// What the checks report into. Each check gives up at the deadline by itself
+// (exec::with_deadline); the latch only counts them in.
 struct Round {
     explicit Round(asio::any_io_executor ex, std::size_t n) : outcomes(n), pending{n}, latch{ex} {}
     std::vector<Outcome> outcomes;
@@ -37,12 +40,16 @@ struct Round {
 };
 
 asio::awaitable<void> run_check(std::shared_ptr<Round> round, std::size_t i,
-                                std::function<asio::awaitable<void>()> check) {
+                                std::function<asio::awaitable<void>()> check, exec::Deadline deadline) {
     const auto start = Clock::now();
     Outcome out;
     try {
-        co_await check();
+        co_await exec::with_deadline(check(), deadline);
         out.ok = true;
+    } catch (const exec::DeadlineExceeded&) {
+        out.timed_out = true;
+        out.error = "no answer within the deadline";
+        out.category = clients::to_string(clients::Cause::timeout);
     } catch (const clients::ClientError& e) {
         out.error = e.what();
         out.category = clients::to_string(e.cause());
@@ -65,9 +72,11 @@ void add_readiness_route(http::Router& router, ReadinessOptions options) {
         auto ex = co_await asio::this_coro::executor;
         auto round = std::make_shared<Round>(ex, opts->checks.size());
         if (!draining) {
-            round->latch.expires_after(opts->timeout);
+            const auto deadline = exec::Deadline::after(opts->timeout);
+            // A backstop only, for a check that would not honour cancellation.
+            round->latch.expires_after(2 * opts->timeout);
             for (std::size_t i = 0; i < opts->checks.size(); ++i)
-                asio::co_spawn(ex, run_check(round, i, opts->checks[i].run), asio::detached);
+                asio::co_spawn(ex, run_check(round, i, opts->checks[i].run, deadline), asio::detached);
             if (round->pending > 0) {
                 boost::system::error_code ec;
                 co_await round->latch.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -80,7 +89,7 @@ void add_readiness_route(http::Router& router, ReadinessOptions options) {
             boost::json::object entry;
             if (draining) {
                 entry["status"] = "skipped";
-            } else if (!o.done) {
+            } else if (!o.done || o.timed_out) {
                 const double waited = std::chrono::duration<double, std::milli>(opts->timeout).count();
                 entry["status"] = "timeout";
                 entry["latency_ms"] = text::readable(waited);

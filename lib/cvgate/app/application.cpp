@@ -15,13 +15,14 @@
 #include <cvgate/app/measured_ports.hpp>
 #include <cvgate/app/metrics.hpp>
 #include <cvgate/clients/postgres/migrations.hpp>
+#include <cvgate/jobs/settler.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include <condition_variable>
+#include <algorithm>
 
 namespace cvgate::app {
 
@@ -52,6 +53,23 @@ public:
                                                {"job_id", job_id},
                                                {"error", error},
                                                {"correlation_id", correlation_id}});
+    }
+    void in_doubt(std::string_view flow, std::string_view stage, std::string_view job_id,
+                  std::string_view outcome, bool settled, std::string_view correlation_id) override {
+        const std::string counted = settled || outcome == "accepted_late"
+                                        ? std::string{outcome}
+                                        : std::string{outcome} + "_unsettled";
+        metrics_.count_in_doubt(flow, counted);
+        const std::string_view message =
+            outcome == "accepted_late" ? "in-doubt publish confirmed late: the job was accepted"
+                                       : (settled ? "in-doubt call settled: rolled back"
+                                                  : "in-doubt call did not settle in time: rolled back");
+        logger_.warning(message, {{"flow", flow},
+                                  {"stage", stage},
+                                  {"job_id", job_id},
+                                  {"outcome", outcome},
+                                  {"settled", settled},
+                                  {"correlation_id", correlation_id}});
     }
     void cleanup_failed(std::string_view job_id, std::string_view error) override {
         logger_.error("hot storage clean-up failed", {{"job_id", job_id}, {"error", error}});
@@ -101,30 +119,61 @@ http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& met
 
 }  // namespace
 
+// Bulkheads: each dependency's blocking calls run on threads of their own and queue within a
+// bound of their own, so one that hangs holds only the requests that need it. Readiness
+// probes have their own threads and connections: they never wait behind request traffic.
 struct Application::Dependencies {
-    Dependencies(const Config& c, exec::BlockingPool& blocking, Logger& logger, Metrics& metrics)
-        : volume{c.upload_volume_path, blocking},
-          mongo_client{clients::mongo::Options{.url = c.mongo_url, .database = c.mongo_db_name},
-                       blocking.executor()},
+    Dependencies(const Config& c, Logger& logger, Metrics& metrics)
+        : volume_threads{c.blocking_threads},
+          mongo_threads{c.blocking_threads},
+          postgres_threads{c.blocking_threads},
+          broker_threads{2},
+          probe_threads{3},
+          volume{c.upload_volume_path, volume_threads},
+          mongo_client{
+              clients::mongo::Options{.url = c.mongo_url,
+                                      .database = c.mongo_db_name,
+                                      .max_connections = c.blocking_threads,
+                                      .max_pending_calls = c.blocking_threads + c.dependency_queue_limit},
+              mongo_threads.executor()},
+          mongo_probe{clients::mongo::Options{.url = c.mongo_url,
+                                              .database = c.mongo_db_name,
+                                              .max_connections = 1,
+                                              .max_pending_calls = 4},
+                      probe_threads.executor()},
           hot{mongo_client},
-          pg_pool{blocking, clients::postgres::PoolOptions{.connection = {.url = c.database_url}}},
+          pg_pool{postgres_threads, clients::postgres::PoolOptions{.connection = {.url = c.database_url},
+                                                                   .size = c.blocking_threads,
+                                                                   .max_waiting = c.dependency_queue_limit}},
+          pg_probe{probe_threads,
+                   clients::postgres::PoolOptions{
+                       .connection = {.url = c.database_url}, .size = 1, .max_waiting = 4}},
           cold{pg_pool},
           // A claim's lease: a key whose owner died is free again within RECOVERY_SECONDS, as
-          // the rest of what it left half-done.
-          keys{pg_pool, c.idempotency_ttl, std::max(std::chrono::seconds{2}, c.recovery / 2)},
-          publisher{blocking, c.rabbitmq_url},
+          // the rest of what it left half-done; and it outlasts an in-doubt publish.
+          keys{pg_pool, c.idempotency_ttl,
+               std::max({std::chrono::seconds{2}, c.recovery / 2, c.in_doubt + std::chrono::seconds{10}})},
+          publisher{broker_threads, c.rabbitmq_url},
           queue{publisher, c.jobs_queue},
           measured_hot{hot, metrics},
           measured_cold{cold, metrics},
           measured_queue{queue, metrics},
           measured_volume{volume, metrics},
           flow_log{logger, metrics},
-          policy{c.api_keys, c.cors_origins} {}
+          policy{c.api_keys, c.cors_origins},
+          settler{c.in_doubt} {}
 
+    exec::BlockingPool volume_threads;
+    exec::BlockingPool mongo_threads;
+    exec::BlockingPool postgres_threads;
+    exec::BlockingPool broker_threads;
+    exec::BlockingPool probe_threads;
     adapters::UploadVolume volume;
     clients::mongo::Client mongo_client;
+    clients::mongo::Client mongo_probe;
     adapters::MongoHotStore hot;
     clients::postgres::Pool pg_pool;
+    clients::postgres::Pool pg_probe;
     adapters::PostgresColdStore cold;
     adapters::PostgresIdempotencyStore keys;
     clients::amqp::Publisher publisher;
@@ -135,9 +184,17 @@ struct Application::Dependencies {
     MeasuredUploadStore measured_volume;
     FlowLog flow_log;
     api::AccessPolicy policy;
+    jobs::Settler settler;  // last: stopped first, before what its work uses
 
     jobs::Ports ports() {
-        return jobs::Ports{measured_hot, measured_cold, measured_queue, measured_volume, flow_log};
+        return jobs::Ports{measured_hot, measured_cold, measured_queue, measured_volume, flow_log, settler};
+    }
+
+    // Waits for queued work to finish, then joins every thread.
+    void join_threads() {
+        for (auto* pool :
+             {&broker_threads, &mongo_threads, &postgres_threads, &volume_threads, &probe_threads})
+            pool->join();
     }
 };
 
@@ -145,9 +202,8 @@ Application::Application(Config config, int log_fd)
     : config_{std::move(config)},
       logger_{config_.log_level, config_.log_format, log_fd},
       driver_logs_{logger_},
-      blocking_{config_.blocking_threads},
       metrics_{std::make_unique<Metrics>()},
-      deps_{std::make_unique<Dependencies>(config_, blocking_, logger_, *metrics_)} {
+      deps_{std::make_unique<Dependencies>(config_, logger_, *metrics_)} {
     api::add_service_routes(router_);
     api::add_docs_routes(router_);
 
@@ -168,10 +224,10 @@ Application::Application(Config config, int log_fd)
     };
     Dependencies* d = deps_.get();
     ready.checks = {
-        {"mongodb", [d]() { return d->measured_hot.ping(); }},
+        {"mongodb", [d]() { return d->mongo_probe.ping(); }},
         {"postgresql",
          [d, this]() -> boost::asio::awaitable<void> {
-             co_await d->measured_cold.ping();
+             co_await d->pg_probe.ping();
              if (!migrated_.load()) throw std::runtime_error{"schema migrations not applied yet"};
          }},
         {"rabbitmq", [d]() { return d->measured_queue.ping(); }},
@@ -196,8 +252,14 @@ Application::Application(Config config, int log_fd)
                  [server] { return static_cast<double>(server->requests_in_flight()); });
     m->add_gauge("cvgate_http_connections", "Open client connections.", "",
                  [server] { return static_cast<double>(server->connections()); });
-    m->add_gauge("cvgate_blocking_pool_threads", "Threads of the blocking pool.", "",
-                 [this] { return static_cast<double>(blocking_.size()); });
+    m->add_gauge("cvgate_blocking_pool_threads", "Threads of each dependency's blocking pool.",
+                 "pool=\"mongodb\"", [d] { return static_cast<double>(d->mongo_threads.size()); });
+    m->add_gauge("cvgate_blocking_pool_threads", "", "pool=\"postgresql\"",
+                 [d] { return static_cast<double>(d->postgres_threads.size()); });
+    m->add_gauge("cvgate_blocking_pool_threads", "", "pool=\"volume\"",
+                 [d] { return static_cast<double>(d->volume_threads.size()); });
+    m->add_gauge("cvgate_in_doubt_pending", "In-doubt calls whose requests wait for them to settle.", "",
+                 [d] { return static_cast<double>(d->settler.pending()); });
     m->add_gauge(
         "cvgate_pool_connections", "PostgreSQL pool: its bound, open connections, free slots, waiters.",
         "pool=\"postgresql\",state=\"size\"", [d] { return static_cast<double>(d->pg_pool.stats().size); });
@@ -258,7 +320,11 @@ void Application::shutdown() {
     logger_.info("shutting down", {{"grace_seconds", static_cast<long long>(config_.shutdown_grace.count())},
                                    {"drain_seconds", static_cast<long long>(config_.drain.count())},
                                    {"connections", server_->connections()}});
+    const auto stop_by = exec::Deadline::after(config_.shutdown_grace);
     server_->shutdown(config_.shutdown_grace, config_.drain);
+    // In-doubt work gets what is left of the grace; what it cannot finish stays journaled,
+    // and crash recovery (here after a restart, or on another replica) undoes it.
+    deps_->settler.stop(stop_by.capped(exec::Deadline::after(config_.in_doubt)));
     if (migrator_.joinable()) migrator_.join();
     if (recovery_) recovery_->stop();
     try {
@@ -269,7 +335,7 @@ void Application::shutdown() {
     } catch (const std::exception& e) {
         logger_.warning("closing the broker connection failed", {{"error", e.what()}});
     }
-    blocking_.join();
+    deps_->join_threads();
     // No request runs any more: uploads cut by the end of the grace period leave nothing.
     try {
         deps_->volume.journal().retire();

@@ -1,12 +1,11 @@
 #pragma once
-// cvgate assembled from its configuration: logger, blocking pool, dependency clients and
+// cvgate assembled from its configuration: logger, blocking pools, dependency clients and
 // adapters, router with every route, HTTP server. main() only parses the configuration,
 // starts this and waits for a signal.
 
 #include <cvgate/app/config.hpp>
 #include <cvgate/app/driver_logs.hpp>
 #include <cvgate/app/logging.hpp>
-#include <cvgate/exec/blocking_pool.hpp>
 #include <cvgate/http/router.hpp>
 #include <cvgate/http/server.hpp>
 
@@ -45,7 +44,6 @@ private:
     Config config_;
     Logger logger_;
     DriverLogs driver_logs_;  // after logger_, before the clients: outlives them
-    exec::BlockingPool blocking_;
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<Dependencies> deps_;
     std::unique_ptr<CrashRecovery> recovery_;

@@ -168,8 +168,17 @@ const std::vector<Option>& options() {
          [](Config& c, auto, auto v) { c.cors_origins = parse_list(v); }},
         {"IO_THREADS", "cores", "threads serving connections",
          [](Config& c, auto n, auto v) { c.io_threads = parse_unsigned(n, v, 1, 256); }},
-        {"BLOCKING_THREADS", "4 x cores", "threads running blocking client calls",
+        {"BLOCKING_THREADS", "4 x cores",
+         "threads running blocking client calls, for each dependency on its own (MongoDB, PostgreSQL, the "
+         "volume)",
          [](Config& c, auto n, auto v) { c.blocking_threads = parse_unsigned(n, v, 1, 1024); }},
+        {"DEPENDENCY_QUEUE_LIMIT", "256",
+         "calls of one dependency waiting for a thread or connection at most; past it: 503 at once",
+         [](Config& c, auto n, auto v) { c.dependency_queue_limit = parse_unsigned(n, v, 1, 1'000'000); }},
+        {"IN_DOUBT_SECONDS", "60",
+         "longest a call that failed at its deadline after it started may stay unsettled before its "
+         "request is rolled back all the same",
+         [](Config& c, auto n, auto v) { c.in_doubt = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)}; }},
         {"LOG_LEVEL", "info", "debug, info, warning or error",
          [](Config& c, auto n, auto v) {
              static const std::map<std::string, LogLevel> levels = {{"debug", LogLevel::debug},

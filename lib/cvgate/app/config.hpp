@@ -34,7 +34,13 @@ struct Config {
     std::vector<std::string> api_keys;
     std::vector<std::string> cors_origins;
     std::size_t io_threads = 1;
-    std::size_t blocking_threads = 4;
+    std::size_t blocking_threads = 4;  // per dependency (bulkheads)
+    // Calls of one dependency that may wait for one of its threads (or connections) beyond
+    // those running; past it they fail at once with 503.
+    std::size_t dependency_queue_limit = 256;
+    // Longest an in-doubt call (failed at its deadline after it started) may stay unsettled
+    // before its request is rolled back all the same.
+    std::chrono::seconds in_doubt{60};
     LogLevel log_level = LogLevel::info;
     LogFormat log_format = LogFormat::json;
     std::chrono::seconds shutdown_grace{25};

@@ -180,6 +180,10 @@ void Metrics::count_rollback_failure(std::string_view flow, std::string_view ste
     bump(mutex_, rollback_failures_, std::string{flow} + "|" + std::string{step});
 }
 
+void Metrics::count_in_doubt(std::string_view flow, std::string_view outcome) {
+    bump(mutex_, in_doubt_, std::string{flow} + "|" + std::string{outcome});
+}
+
 void Metrics::add_gauge(std::string name, std::string help, std::string labels,
                         std::function<double()> read) {
     std::lock_guard lock{mutex_};
@@ -228,6 +232,10 @@ std::string Metrics::render() const {
                     "stage", rollbacks_);
     render_counters(out, "cvgate_rollback_failures_total", "Rollback steps that themselves failed.", "flow",
                     "step", rollback_failures_);
+    render_counters(out, "cvgate_in_doubt_total",
+                    "Calls that failed at their deadline after they started, by what became of the job once "
+                    "they settled.",
+                    "flow", "outcome", in_doubt_);
 
     std::string last;
     for (const auto& g : gauges_) {

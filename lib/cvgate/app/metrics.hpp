@@ -45,6 +45,9 @@ public:
     void count_submission(std::string_view flow, std::string_view outcome);
     void count_rollback(std::string_view flow, std::string_view stage);
     void count_rollback_failure(std::string_view flow, std::string_view step);
+    // An in-doubt call's end: accepted_late, rolled_back, or rolled_back_unsettled (it had not
+    // returned within IN_DOUBT_SECONDS).
+    void count_in_doubt(std::string_view flow, std::string_view outcome);
 
     // A value read at scrape time; `labels` like `pool="postgres"` (may be empty).
     void add_gauge(std::string name, std::string help, std::string labels, std::function<double()> read);
@@ -76,6 +79,7 @@ private:
     LabeledCounters submissions_;                                                        // flow|outcome
     LabeledCounters rollbacks_;                                                          // flow|stage
     LabeledCounters rollback_failures_;                                                  // flow|step
+    LabeledCounters in_doubt_;                                                           // flow|outcome
     std::vector<Gauge> gauges_;
 };
 

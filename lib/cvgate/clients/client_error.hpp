@@ -2,6 +2,9 @@
 // The one error type the dependency clients throw: what went wrong, in which dependency, in
 // words that are safe to log (never a URL with credentials, never a password).
 
+#include <cvgate/exec/settlement.hpp>
+
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,7 +33,9 @@ std::string_view to_string(Cause cause) noexcept;
 // failed"...), for drivers that give no better signal; `fallback` when it names none.
 Cause cause_of_text(std::string_view driver_message, Cause fallback = Cause::error) noexcept;
 
-class ClientError : public std::runtime_error {
+// A timeout whose call had started carries the call's Settlement (exec::Doubt): the call may
+// still take effect, and settlement() resolves once it has returned.
+class ClientError : public std::runtime_error, public exec::Doubt {
 public:
     ClientError(ErrorKind kind, std::string_view dependency, const std::string& message)
         : ClientError{kind, dependency, message, kind == ErrorKind::timeout ? Cause::timeout : Cause::error} {
@@ -41,6 +46,13 @@ public:
           cause_{cause},
           dependency_{dependency},
           message_{message} {}
+    // A timeout of a call that may still take effect.
+    static ClientError in_doubt(std::string_view dependency, const std::string& message,
+                                std::shared_ptr<exec::Settlement> settlement) {
+        ClientError e{ErrorKind::timeout, dependency, message};
+        static_cast<exec::Doubt&>(e) = exec::Doubt{std::move(settlement)};
+        return e;
+    }
 
     ErrorKind kind() const noexcept { return kind_; }
     Cause cause() const noexcept { return cause_; }

@@ -1,38 +1,39 @@
 #pragma once
-// `co_await offload(executor, fn)`: run a blocking callable on another executor (the
-// blocking pool, or a strand on it) and resume the caller on its own executor with the
-// value or the exception.
+// `co_await offload(executor, fn)`: run a blocking callable on another executor (a blocking
+// pool, or a strand on it) and resume the caller on its own executor with the value or the
+// exception. It is an Asio asynchronous operation that honours the caller's cancellation slot,
+// so a deadline is `co_await with_deadline(offload(ex, fn), deadline)` (exec/with_deadline.hpp)
+// or the shorthand `offload(ex, fn, deadline)`. Cancelled before the call started, the call
+// never starts and the caller gets DeadlineExceeded, a certain failure; cancelled while the
+// call runs, the caller resumes at once with DeadlineExceeded carrying the Settlement that
+// resolves when the abandoned call returns (exec/settlement.hpp): the call is *in doubt*.
+//
+// Name the callable before the co_await: `auto work = [..] {..}; co_await offload(ex, std::move(work));`.
+// GCC 12 destroys a capturing lambda written inline in a co_await expression twice (a
+// use-after-free that ASan and valgrind both caught here); a named one is safe.
 
-#include <boost/asio/any_io_executor.hpp>
+#include <cvgate/exec/deadline.hpp>
+#include <cvgate/exec/settlement.hpp>
+#include <cvgate/exec/with_deadline.hpp>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <atomic>
-#include <chrono>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
 namespace cvgate::exec {
-
-// Thrown to the awaiting coroutine when an offloaded call misses its deadline. The call
-// itself may still be running on the pool: callables must own what they touch.
-class DeadlineExceeded : public std::runtime_error {
-public:
-    DeadlineExceeded() : std::runtime_error{"deadline exceeded"} {}
-};
 
 namespace detail {
 
@@ -49,30 +50,69 @@ Stored<std::invoke_result_t<F&>> invoke_stored(F& fn) {
     }
 }
 
-// One pending offload with a deadline: whichever of "the call finished" and "the timer
-// fired" happens first completes the awaiting coroutine; the other finds `claimed` set.
-// Both paths run on the awaiter's executor, so the timer is only touched there.
-// `work` keeps the awaiter's io_context running while the race is open; it is let go the
-// moment the race is decided, so an abandoned call does not hold that io_context hostage.
-// From then on the awaiter may destroy its io_context while the pool still holds this
-// state: the timer goes with the decision, and the pool side looks at `claimed` under
-// `home_mutex` (which the timer claims under) before it posts anything home.
-template <typename Handler, typename Value, typename TrackedExecutor>
-struct RaceState {
-    RaceState(Handler h, boost::asio::any_io_executor ex, TrackedExecutor w)
-        : handler{std::move(h)}, timer{std::in_place, ex}, work{std::move(w)} {}
-    std::optional<Handler> handler;
-    std::optional<boost::asio::steady_timer> timer;
-    std::optional<TrackedExecutor> work;
-    std::atomic<bool> claimed{false};
-    std::mutex home_mutex;
+// One offloaded call. `phase` moves queued → running → finished on the pool, or to abandoned
+// from the caller's side when cancellation comes first; the mutex makes each move and what
+// goes with it one step. The handler is touched only on the caller's executor: by the posted
+// completion of a finished call, or by abandon() (a cancellation slot is emitted there).
+template <typename Handler, typename Value, typename Work>
+struct OffloadState : std::enable_shared_from_this<OffloadState<Handler, Value, Work>> {
+    enum class Phase { queued, running, finished, abandoned };
 
-    bool claim() { return !claimed.exchange(true); }
-    // On the awaiter's executor, by the winner of the race.
+    OffloadState(Handler h, Work w) : handler{std::move(h)}, work{std::move(w)} {}
+
+    std::optional<Handler> handler;
+    std::optional<Work> work;  // keeps the caller's context running until it completes
+    std::mutex mutex;
+    Phase phase = Phase::queued;
+    std::shared_ptr<Settlement> settlement;  // made when abandoned while running
+
+    // On the pool: whether the call may start.
+    bool start() {
+        std::lock_guard lock{mutex};
+        if (phase != Phase::queued) return false;
+        phase = Phase::running;
+        return true;
+    }
+
+    // On the pool, when the call returned: home gets the result, or the settlement the outcome.
+    void finish(std::exception_ptr error, std::optional<Value> value) {
+        std::shared_ptr<Settlement> abandoned_with;
+        {
+            std::lock_guard lock{mutex};
+            if (phase == Phase::abandoned) {
+                abandoned_with = settlement;
+            } else {
+                phase = Phase::finished;
+            }
+        }
+        if (abandoned_with) {
+            abandoned_with->resolve(error ? Settlement::Outcome::failed : Settlement::Outcome::succeeded);
+            return;
+        }
+        auto home = *work;
+        boost::asio::post(home, [self = this->shared_from_this(), error, value = std::move(value)]() mutable {
+            self->complete(error, value ? std::move(*value) : Value{});
+        });
+    }
+
+    // On the caller's executor, from its cancellation slot.
+    void abandon() {
+        std::shared_ptr<Settlement> in_doubt;
+        {
+            std::lock_guard lock{mutex};
+            if (phase == Phase::finished || phase == Phase::abandoned) return;
+            if (phase == Phase::running) in_doubt = settlement = std::make_shared<Settlement>();
+            phase = Phase::abandoned;
+        }
+        auto home = *work;
+        auto error = std::make_exception_ptr(DeadlineExceeded{std::move(in_doubt)});
+        boost::asio::post(home, [self = this->shared_from_this(), error] { self->complete(error, Value{}); });
+    }
+
     void complete(std::exception_ptr error, Value value) {
         auto h = std::move(*handler);
         handler.reset();
-        timer.reset();
+        boost::asio::get_associated_cancellation_slot(h).clear();
         work.reset();
         std::move(h)(error, std::move(value));
     }
@@ -80,101 +120,79 @@ struct RaceState {
 
 }  // namespace detail
 
-// Runs `fn` on `target`; the awaiting coroutine resumes on its own executor.
-//
-// Name the callable before the co_await: `auto work = [..] {..}; co_await offload(ex, std::move(work));`.
-// GCC 12 destroys a capturing lambda written inline in a co_await expression twice (a
-// use-after-free that ASan and valgrind both caught here); a named one is safe.
-template <typename Executor, typename F>
-auto offload(Executor target, F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
-    using Result = std::invoke_result_t<F&>;
-    using Value = detail::Stored<Result>;
+namespace detail {
 
+template <bool Cancellable, typename Executor, typename F, typename Token>
+auto initiate_offload(Executor target, F fn, Token&& token) {
+    using Value = Stored<std::invoke_result_t<F&>>;
     auto initiate = [target](auto handler, F f) mutable {
-        // A tracked executor: the caller's io_context counts the pending call as work.
+        using Handler = decltype(handler);
         auto home = boost::asio::prefer(boost::asio::get_associated_executor(handler),
                                         boost::asio::execution::outstanding_work.tracked);
-        boost::asio::post(
-            target, [f = std::move(f), handler = std::move(handler), home = std::move(home)]() mutable {
-                std::exception_ptr error;
-                std::optional<Value> value;
-                try {
-                    value.emplace(detail::invoke_stored(f));
-                } catch (...) {
-                    error = std::current_exception();
-                }
-                boost::asio::dispatch(
-                    home, [handler = std::move(handler), error, value = std::move(value)]() mutable {
-                        std::move(handler)(error, value ? std::move(*value) : Value{});
-                    });
+        using State = OffloadState<Handler, Value, decltype(home)>;
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        auto state = std::make_shared<State>(std::move(handler), std::move(home));
+        if (Cancellable && slot.is_connected()) {
+            slot.assign([weak = std::weak_ptr<State>{state}](boost::asio::cancellation_type type) {
+                if (type == boost::asio::cancellation_type::none) return;
+                if (auto s = weak.lock()) s->abandon();
             });
-    };
-    if constexpr (std::is_void_v<Result>) {
-        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                             void(std::exception_ptr, Value)>(
-            std::move(initiate), boost::asio::use_awaitable, std::move(fn));
-    } else {
-        co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                                       void(std::exception_ptr, Value)>(
-            std::move(initiate), boost::asio::use_awaitable, std::move(fn));
-    }
-}
-
-// As offload(target, fn), but gives up waiting at `deadline` with DeadlineExceeded. A
-// call still queued at the deadline never starts; one already running is abandoned (its
-// result is dropped), so `fn` must hold its state by value or shared ownership.
-template <typename Executor, typename F>
-auto offload(Executor target, F fn, std::chrono::steady_clock::time_point deadline)
-    -> boost::asio::awaitable<std::invoke_result_t<F&>> {
-    using Result = std::invoke_result_t<F&>;
-    using Value = detail::Stored<Result>;
-
-    auto initiate = [target, deadline](auto handler, F f) mutable {
-        using Handler = decltype(handler);
-        auto home = boost::asio::get_associated_executor(handler);
-        auto tracked = boost::asio::prefer(home, boost::asio::execution::outstanding_work.tracked);
-        using State = detail::RaceState<Handler, Value, decltype(tracked)>;
-        auto state = std::make_shared<State>(std::move(handler), home, std::move(tracked));
-
-        state->timer->expires_at(deadline);
-        state->timer->async_wait([state](boost::system::error_code ec) {
-            if (ec) return;
-            {
-                std::lock_guard lock{state->home_mutex};
-                if (!state->claim()) return;
-            }
-            state->complete(std::make_exception_ptr(DeadlineExceeded{}), Value{});
-        });
-
-        boost::asio::post(target, [f = std::move(f), state, home, deadline]() mutable {
+        }
+        boost::asio::post(target, [state, f = std::move(f)]() mutable {
+            if (!state->start()) return;  // abandoned while queued: never starts
             std::exception_ptr error;
             std::optional<Value> value;
-            if (state->claimed.load() || std::chrono::steady_clock::now() >= deadline) {
-                return;  // the awaiter already gave up, or is about to: do not start the call
-            }
             try {
-                value.emplace(detail::invoke_stored(f));
+                value.emplace(invoke_stored(f));
             } catch (...) {
                 error = std::current_exception();
             }
-            // Lost to the timer: the awaiter has moved on and its io_context may be gone.
-            std::lock_guard lock{state->home_mutex};
-            if (state->claimed.load()) return;
-            boost::asio::post(home, [state, error, value = std::move(value)]() mutable {
-                if (!state->claim()) return;
-                state->timer->cancel();
-                state->complete(error, value ? std::move(*value) : Value{});
-            });
+            state->finish(error, std::move(value));
         });
     };
-    if constexpr (std::is_void_v<Result>) {
-        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                             void(std::exception_ptr, Value)>(
-            std::move(initiate), boost::asio::use_awaitable, std::move(fn));
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, Value)>(std::move(initiate), token,
+                                                                               std::move(fn));
+}
+
+}  // namespace detail
+
+// The operation itself, for any completion token: signature void(std::exception_ptr, Value).
+template <typename Executor, typename F, typename Token>
+auto async_offload(Executor target, F fn, Token&& token) {
+    return detail::initiate_offload<true>(std::move(target), std::move(fn), std::forward<Token>(token));
+}
+
+// Runs `fn` on `target`; the awaiting coroutine resumes on its own executor.
+template <typename Executor, typename F>
+auto offload(Executor target, F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+        co_await async_offload(std::move(target), std::move(fn), boost::asio::use_awaitable);
     } else {
-        co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                                       void(std::exception_ptr, Value)>(
-            std::move(initiate), boost::asio::use_awaitable, std::move(fn));
+        co_return co_await async_offload(std::move(target), std::move(fn), boost::asio::use_awaitable);
+    }
+}
+
+// As offload(target, fn), deaf to the caller's cancellation: the caller resumes only once
+// `fn` has returned, so `fn` may capture the caller's locals by reference.
+template <typename Executor, typename F>
+auto offload_to_end(Executor target, F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+        co_await detail::initiate_offload<false>(std::move(target), std::move(fn),
+                                                 boost::asio::use_awaitable);
+    } else {
+        co_return co_await detail::initiate_offload<false>(std::move(target), std::move(fn),
+                                                           boost::asio::use_awaitable);
+    }
+}
+
+// with_deadline(offload(target, fn), deadline): `fn` must hold what it touches by value or
+// shared ownership, since an abandoned call outlives the caller's frame.
+template <typename Executor, typename F>
+auto offload(Executor target, F fn, Deadline deadline) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+        co_await with_deadline(offload(std::move(target), std::move(fn)), deadline);
+    } else {
+        co_return co_await with_deadline(offload(std::move(target), std::move(fn)), deadline);
     }
 }
 

@@ -1,9 +1,14 @@
 #include <cvgate/jobs/flows.hpp>
 
+#include <cvgate/exec/settlement.hpp>
 #include <cvgate/jobs/error.hpp>
 #include <cvgate/jobs/fault_point.hpp>
 #include <cvgate/jobs/ids.hpp>
+#include <cvgate/jobs/settler.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 
 #include <algorithm>
@@ -107,12 +112,28 @@ bool holds_cv(const boost::json::object& doc, std::string_view cv_id) {
     return false;
 }
 
-// The request a flow serves: what its log lines carry.
+// The request a flow serves: what its log lines carry. Owned: an in-doubt compensation runs
+// after the request's frame is gone.
 struct Request {
-    std::string_view flow;
-    const std::string& job_id;
-    const std::string& correlation_id;
+    std::string_view flow;  // a literal
+    std::string job_id;
+    std::string correlation_id;
 };
+
+using Outcome = exec::Settlement::Outcome;
+
+// After a call failed in doubt: waits in the background (the request answers 503 now) until
+// the call has returned or the in-doubt limit passed, then runs `then` with what it returned
+// (nullopt: it never did; treated as having taken effect).
+void when_settled(Ports p, std::shared_ptr<exec::Settlement> doubt,
+                  std::function<Task<void>(std::optional<Outcome>)> then) {
+    const auto limit = p.settler.limit();
+    auto work = [doubt = std::move(doubt), limit, then = std::move(then)]() -> Task<void> {
+        const auto outcome = co_await doubt->wait(exec::Deadline::after(limit));
+        co_await then(outcome);
+    };
+    p.settler.spawn(std::move(work));
+}
 
 void rolling_back(Ports& p, const Request& r, std::string_view stage, const std::exception_ptr& cause) {
     p.observer.rollback(r.flow, stage, r.job_id, what_of(cause), r.correlation_id);
@@ -132,10 +153,11 @@ Task<void> remove_files_quietly(Ports& p, const Request& r, const Intent& intent
     }
 }
 
-// add-cvs: undoes the reopen (expected_files and status back) or deletes the re-created document.
+// Undoes the hot change the intent names: the document a submit inserted or an add-cvs
+// re-created goes; an add-cvs reopen is undone (expected_files and status back).
 Task<void> undo_hot_quietly(Ports& p, const Request& r, const Intent& intent) {
     try {
-        if (intent.hot == "created")
+        if (intent.hot == "created" || intent.hot == "inserted")
             co_await p.hot.remove(r.job_id);
         else if (intent.hot == "reopened")
             co_await p.hot.undo_reopen(r.job_id, intent.added, intent.old_status);
@@ -184,6 +206,77 @@ Task<std::vector<CvFile>> place_files(Ports& p, const Request& r, std::int64_t f
     throw Error{ErrorKind::unavailable, "Upload volume unavailable: the files could not be stored"};
 }
 
+// Until `until`, every few seconds: the job's document is gone, or is removed again.
+Task<void> keep_absent(Ports& p, const Request& r, exec::Deadline until) {
+    boost::asio::steady_timer pause{co_await boost::asio::this_coro::executor};
+    while (!until.passed()) {
+        pause.expires_after(std::min<exec::Clock::duration>(std::chrono::seconds{2}, until.remaining()));
+        co_await pause.async_wait(boost::asio::use_awaitable);
+        try {
+            if (co_await p.hot.remove(r.job_id))
+                p.observer.rollback(r.flow, "hot_storage", r.job_id,
+                                    "a document of the in-doubt insert appeared late; removed", r.correlation_id);
+        } catch (const std::exception& e) {
+            p.observer.rollback_failed(r.flow, "delete late document", r.job_id, e.what(), r.correlation_id);
+        }
+    }
+}
+
+// A hot-storage step failed in doubt (its call may still land): the request answers 503 now;
+// the hot change, the files and the journal entry are undone once the call has returned.
+// False when the failure is certain: the caller undoes at once.
+bool undo_when_settled(Ports& p, const Request& r, std::string_view stage,
+                       std::shared_ptr<exec::Settlement> doubt, const Intent& intent) {
+    if (!doubt) return false;
+    const auto until = exec::Deadline::after(p.settler.limit());
+    auto then = [p, r, intent, stage, until](std::optional<Outcome> outcome) mutable -> Task<void> {
+        // A document goes whatever the call said (deleting is harmless); a reopen that
+        // returned an error is taken as not applied.
+        if (outcome != Outcome::failed || intent.hot != "reopened") co_await undo_hot_quietly(p, r, intent);
+        co_await remove_files_quietly(p, r, intent);
+        // A server that hung may still apply a command it read before it hung, on a connection
+        // the driver gave up: a document this request inserted is looked for again until the
+        // in-doubt limit, and removed if it came back. The journal entry stays until then.
+        if (intent.hot == "inserted" || intent.hot == "created") co_await keep_absent(p, r, until);
+        co_await forget_quietly(p, r, intent);
+        p.observer.in_doubt(r.flow, stage, r.job_id, "rolled_back", outcome.has_value(), r.correlation_id);
+    };
+    when_settled(p, std::move(doubt), std::move(then));
+    return true;
+}
+
+// The publish failed in doubt: the broker may still confirm it. The job's document and files
+// stay until it settles: confirmed → the job is valid (accepted late); nack, channel lost or
+// no word within the in-doubt limit → rolled back. The verdict says which, for the
+// Idempotency-Key; null when the failure is certain (the caller rolls back at once).
+std::shared_ptr<exec::Settlement> accept_or_undo_when_settled(Ports& p, const Request& r,
+                                                              const std::exception_ptr& failure,
+                                                              const Intent& intent, std::size_t files) {
+    auto doubt = exec::settlement_of(failure);
+    if (!doubt) return nullptr;
+    auto verdict = std::make_shared<exec::Settlement>();
+    auto then = [p, r, intent, files, verdict](std::optional<Outcome> outcome) mutable -> Task<void> {
+        if (outcome == Outcome::succeeded) {
+            co_await forget_quietly(p, r, intent);
+            p.observer.accepted(r.flow, files);
+            p.observer.in_doubt(r.flow, "queue", r.job_id, "accepted_late", true, r.correlation_id);
+            verdict->resolve(Outcome::succeeded);
+            co_return;
+        }
+        p.observer.rollback(r.flow, "queue", r.job_id,
+                            outcome ? "the broker refused the in-doubt publish, or the channel was lost"
+                                    : "the in-doubt publish did not settle in time",
+                            r.correlation_id);
+        co_await undo_hot_quietly(p, r, intent);
+        co_await remove_files_quietly(p, r, intent);
+        co_await forget_quietly(p, r, intent);
+        p.observer.in_doubt(r.flow, "queue", r.job_id, "rolled_back", outcome.has_value(), r.correlation_id);
+        verdict->resolve(Outcome::failed);
+    };
+    when_settled(p, std::move(doubt), std::move(then));
+    return verdict;
+}
+
 }  // namespace
 
 Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string correlation_id) {
@@ -204,7 +297,8 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
     out.cvs = co_await place_files(p, r, 0, intake, intent);
     fault_point("submit.placed");
 
-    // 2. Hot storage. Rollback: the job directory.
+    // 2. Hot storage. Rollback: the job directory (and the document, if the insert was in
+    //    doubt: it may land after its deadline).
     std::exception_ptr failure;
     try {
         const auto document =
@@ -215,6 +309,8 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
     }
     if (failure) {
         rolling_back(p, r, "hot_storage", failure);
+        if (undo_when_settled(p, r, "hot_storage", exec::settlement_of(failure), intent))
+            throw Error{ErrorKind::unavailable, "Hot storage timed out: the job was not created"};
         co_await remove_files_quietly(p, r, intent);
         co_await forget_quietly(p, r, intent);
         throw Error{ErrorKind::unavailable, "Hot storage unavailable: the job was not created"};
@@ -229,12 +325,10 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
         failure = std::current_exception();
     }
     if (failure) {
+        if (auto verdict = accept_or_undo_when_settled(p, r, failure, intent, out.cvs.size()))
+            throw AcceptanceInDoubt{"Job queue timed out: the job was not created", out, std::move(verdict)};
         rolling_back(p, r, "queue", failure);
-        try {
-            co_await p.hot.remove(job_id);
-        } catch (const std::exception& e) {
-            p.observer.rollback_failed("submit", "delete document", job_id, e.what(), correlation_id);
-        }
+        co_await undo_hot_quietly(p, r, intent);
         co_await remove_files_quietly(p, r, intent);
         co_await forget_quietly(p, r, intent);
         throw Error{ErrorKind::unavailable, "Job queue unavailable: the job was not created"};
@@ -277,8 +371,11 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     std::string job_correlation_id = hot ? string_of(*hot, "correlation_id") : cold->correlation_id;
     std::string jd_text = hot ? string_of(*hot, "jd_text") : cold->jd_text;
     std::exception_ptr failure;
+    std::string attempted;  // the hot change whose call is in flight: an in-doubt failure undoes it
     try {
+        attempted = "reopened";
         before = co_await p.hot.reopen(job_id, added);
+        attempted.clear();
         if (before) {
             intent.hot = "reopened";
             intent.old_status = string_of(*before, "status");
@@ -293,7 +390,9 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
             if (created_at.empty()) created_at = utc_timestamp();
             const auto document =
                 hot_document(job_id, job_correlation_id, jd_text, out.cvs.size(), created_at);
+            attempted = "created";
             co_await p.hot.insert(document);
+            attempted.clear();
             out.resumed = true;
             intent.hot = "created";
         }
@@ -303,6 +402,13 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     }
     if (failure) {
         rolling_back(p, r, "hot_storage", failure);
+        auto doubt = attempted.empty() ? nullptr : exec::settlement_of(failure);
+        if (doubt) {
+            intent.hot = attempted;  // it may still land: undone as if it had
+            if (attempted == "reopened") intent.old_status = hot ? string_of(*hot, "status") : "pending";
+        }
+        if (undo_when_settled(p, r, "hot_storage", std::move(doubt), intent))
+            throw Error{ErrorKind::unavailable, "Hot storage timed out: no CVs were added"};
         co_await undo_hot_quietly(p, r, intent);
         co_await remove_files_quietly(p, r, intent);
         co_await forget_quietly(p, r, intent);
@@ -318,6 +424,7 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
 
     // 3. Queue: a message for the new files only. Rollback: the hot change, the new files.
     if (job_correlation_id.empty()) job_correlation_id = correlation_id;
+    out.correlation_id = job_correlation_id;
     try {
         const auto message = job_message(job_id, job_correlation_id, jd_text, form.use_delay, out.cvs);
         co_await p.queue.publish(message, job_correlation_id);
@@ -325,6 +432,8 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
         failure = std::current_exception();
     }
     if (failure) {
+        if (auto verdict = accept_or_undo_when_settled(p, r, failure, intent, out.cvs.size()))
+            throw AcceptanceInDoubt{"Job queue timed out: no CVs were added", out, std::move(verdict)};
         rolling_back(p, r, "queue", failure);
         co_await undo_hot_quietly(p, r, intent);
         co_await remove_files_quietly(p, r, intent);
@@ -333,7 +442,6 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     }
     co_await forget_quietly(p, r, intent);
     fault_point("add_cvs.published");
-    out.correlation_id = job_correlation_id;
     p.observer.accepted("add_cvs", out.cvs.size());
     co_return out;
 }

@@ -2,12 +2,15 @@
 // The gateway's flows, each one coroutine that reads like CONTRACT.md's numbered steps,
 // rollbacks included, written against the ports only.
 
+#include <cvgate/exec/settlement.hpp>
+#include <cvgate/jobs/error.hpp>
 #include <cvgate/jobs/intake.hpp>
 #include <cvgate/jobs/model.hpp>
 #include <cvgate/jobs/ports.hpp>
 
 #include <boost/json/object.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,25 @@ struct Accepted {
     std::vector<CvFile> cvs;
     std::vector<SkippedFile> skipped;
     bool resumed = false;  // add-cvs: the hot document was re-created from cold storage
+};
+
+// A 503 whose job may still be accepted: its publish is in doubt (no confirm by the deadline,
+// though the message was sent). `verdict()` resolves once the broker settled it: succeeded →
+// the job was accepted late and `accepted()` is what its 202 said; failed → rolled back. The
+// renderer of the 202 puts that answer in `answer`, for the Idempotency-Key to replay.
+class AcceptanceInDoubt : public Error {
+public:
+    AcceptanceInDoubt(std::string detail, Accepted accepted, std::shared_ptr<exec::Settlement> verdict)
+        : Error{ErrorKind::unavailable, std::move(detail)},
+          accepted_{std::move(accepted)},
+          verdict_{std::move(verdict)} {}
+    const Accepted& accepted() const noexcept { return accepted_; }
+    const std::shared_ptr<exec::Settlement>& verdict() const noexcept { return verdict_; }
+    boost::json::object answer;
+
+private:
+    Accepted accepted_;
+    std::shared_ptr<exec::Settlement> verdict_;
 };
 
 // POST /jobs/submit, after the form was read: disk -> hot storage -> queue, with rollback.

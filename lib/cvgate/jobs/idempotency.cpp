@@ -1,6 +1,8 @@
 #include <cvgate/jobs/idempotency.hpp>
 
 #include <cvgate/jobs/error.hpp>
+#include <cvgate/jobs/flows.hpp>
+#include <cvgate/jobs/settler.hpp>
 
 #include <exception>
 
@@ -16,7 +18,24 @@ bool is_idempotency_key(std::string_view key) noexcept {
     return true;
 }
 
-Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, std::string key,
+namespace {
+
+// The verdict of an in-doubt acceptance, and the 202 it would have answered; null when the
+// failure is certain.
+std::shared_ptr<exec::Settlement> verdict_of(const std::exception_ptr& failure, boost::json::object& answer) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const AcceptanceInDoubt& e) {
+        answer = e.answer;
+        return e.verdict();
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+}  // namespace
+
+Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, Settler& settler, std::string key,
                                std::string fingerprint, std::string correlation_id,
                                std::function<Task<boost::json::object>()> work) {
     KeyClaim claim = co_await keys.claim(key, fingerprint);
@@ -32,6 +51,25 @@ Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, std::
         answer = co_await work();
     } catch (...) {
         failure = std::current_exception();
+    }
+    boost::json::object late_answer;
+    if (auto verdict = failure ? verdict_of(failure, late_answer) : nullptr) {
+        // A retry waits for the key until the publish settled, then replays the 202 or does the work.
+        const auto limit = settler.limit() + std::chrono::seconds{10};
+        auto settle = [&keys, &observer, key, token = claim.token, verdict,
+                       late_answer = std::move(late_answer), correlation_id, limit]() -> Task<void> {
+            const auto outcome = co_await verdict->wait(exec::Deadline::after(limit));
+            try {
+                if (outcome == exec::Settlement::Outcome::succeeded)
+                    co_await keys.complete(key, token, late_answer);
+                else
+                    co_await keys.release(key, token);
+            } catch (const std::exception& e) {
+                observer.rollback_failed("idempotency", "settle key " + key, "", e.what(), correlation_id);
+            }
+        };
+        settler.spawn(std::move(settle));
+        std::rethrow_exception(failure);
     }
     if (failure) {
         // Nothing of the request remains (its flow rolled back): a retry must do the work.

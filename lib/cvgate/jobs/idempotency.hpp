@@ -42,8 +42,13 @@ public:
 // 1 to 128 characters of [A-Za-z0-9._:-], as a correlation id.
 bool is_idempotency_key(std::string_view key) noexcept;
 
-// Runs `work` (a flow whose answer is the 202's body) at most once per key.
-Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, std::string key,
+class Settler;
+
+// Runs `work` (a flow whose answer is the 202's body) at most once per key. When the work
+// fails with its acceptance in doubt (AcceptanceInDoubt, jobs/flows.hpp), the key stays
+// claimed until the doubt settles (in the background, on `settler`): then it holds the late
+// 202, or is released.
+Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, Settler& settler, std::string key,
                                std::string fingerprint, std::string correlation_id,
                                std::function<Task<boost::json::object>()> work);
 

@@ -2,7 +2,8 @@
 // What the domain needs from the outside world, as interfaces whose operations are
 // coroutines: the hot store (MongoDB), the cold store (PostgreSQL), the job queue (RabbitMQ)
 // and the upload volume. Adapters implement them on the real clients; unit tests on memory.
-// Every operation throws clients::ClientError (or another exception) on failure.
+// Every operation throws clients::ClientError (or another exception) on failure; a failure at
+// a deadline after the call started carries the call's settlement (exec::settlement_of).
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/array.hpp>
@@ -183,10 +184,19 @@ public:
                                  std::string_view /*job_id*/, std::string_view /*error*/,
                                  std::string_view /*correlation_id*/) {}
     virtual void cleanup_failed(std::string_view /*job_id*/, std::string_view /*error*/) {}
+    // A call that failed at its deadline after it started (in doubt) has settled, or stayed
+    // unsettled past the in-doubt limit: `outcome` is what became of the request's job —
+    // "accepted_late" (the broker confirmed its publish after all) or "rolled_back".
+    // `settled`: whether the call returned within the limit.
+    virtual void in_doubt(std::string_view /*flow*/, std::string_view /*stage*/, std::string_view /*job_id*/,
+                          std::string_view /*outcome*/, bool /*settled*/,
+                          std::string_view /*correlation_id*/) {}
     // A sync could not store this CV: cold storage refused its data.
     virtual void cv_rejected(std::string_view /*job_id*/, std::string_view /*cv_id*/,
                              std::string_view /*reason*/) {}
 };
+
+class Settler;  // jobs/settler.hpp
 
 struct Ports {
     HotStore& hot;
@@ -194,6 +204,7 @@ struct Ports {
     JobQueue& queue;
     UploadStore& uploads;
     Observer& observer;
+    Settler& settler;  // runs the compensation of in-doubt calls once they settled
 };
 
 }  // namespace cvgate::jobs

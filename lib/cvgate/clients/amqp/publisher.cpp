@@ -70,7 +70,7 @@ public:
         auto initiate = [weak = weak_from_this()](auto handler, std::shared_ptr<Operation> op) {
             auto home = asio::get_associated_executor(handler);
             op->arm(std::move(handler), std::move(home), [weak] {
-                if (auto impl = weak.lock()) impl->on_expired();
+                if (auto impl = weak.lock()) impl->on_abandoned();
             });
             if (auto self = weak.lock()) {
                 self->submit(std::move(op));
@@ -126,9 +126,9 @@ private:
         }
     }
 
-    // Any thread, when an operation timed out: let the pump drop it, and unstick the strand
-    // if a send has been blocked for too long.
-    void on_expired() {
+    // On a caller's thread, when it gave up on an operation: let the pump drop it, and unstick
+    // the strand if a send has been blocked for too long.
+    void on_abandoned() {
         watchdog_.check();
         wake_.notify();
     }
@@ -154,7 +154,7 @@ private:
             settle();
             while (!backlog_.empty()) {
                 auto op = backlog_.front();
-                if (op->settled()) {
+                if (op->finished()) {
                     backlog_.pop_front();
                     continue;
                 }
@@ -187,6 +187,7 @@ private:
     }
 
     void execute(const std::shared_ptr<Operation>& op) {
+        if (!op->begin_send()) return;  // its caller gave up: never sent
         if (!channel_ && !connect_for(*op)) return;
         switch (op->kind) {
             case Operation::Kind::publish: {
@@ -344,23 +345,27 @@ Publisher::~Publisher() {
     }
 }
 
-asio::awaitable<void> Publisher::publish(Message message) {
+asio::awaitable<void> Publisher::publish(Message message, exec::Deadline deadline) {
     auto impl = impl_;
-    auto op = std::make_shared<Operation>(Operation::Kind::publish, impl->options().confirm_timeout);
+    const auto timeout = impl->options().confirm_timeout;
+    auto op = std::make_shared<Operation>(Operation::Kind::publish, timeout);
     op->message = std::move(message);
-    co_await impl->run(std::move(op));
+    co_await exec::with_deadline(impl->run(std::move(op)), deadline.or_after(timeout));
 }
 
 asio::awaitable<void> Publisher::declare_queue(std::string name) {
     auto impl = impl_;
-    auto op = std::make_shared<Operation>(Operation::Kind::declare_queue, impl->options().rpc_timeout);
+    const auto timeout = impl->options().rpc_timeout;
+    auto op = std::make_shared<Operation>(Operation::Kind::declare_queue, timeout);
     op->queue = std::move(name);
-    co_await impl->run(std::move(op));
+    co_await exec::with_deadline(impl->run(std::move(op)), exec::Deadline::after(timeout));
 }
 
-asio::awaitable<void> Publisher::ping() {
+asio::awaitable<void> Publisher::ping(exec::Deadline deadline) {
     auto impl = impl_;
-    co_await impl->run(std::make_shared<Operation>(Operation::Kind::ping, impl->options().rpc_timeout));
+    const auto timeout = impl->options().rpc_timeout;
+    auto op = std::make_shared<Operation>(Operation::Kind::ping, timeout);
+    co_await exec::with_deadline(impl->run(std::move(op)), deadline.or_after(timeout));
 }
 
 asio::awaitable<void> Publisher::close() {

@@ -3,6 +3,7 @@
 // every caller; reconnects on its own after the broker goes away.
 
 #include <cvgate/exec/blocking_pool.hpp>
+#include <cvgate/exec/deadline.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -50,16 +51,19 @@ public:
     ~Publisher();
 
     // Returns once the broker has confirmed the message. Throws clients::ClientError:
-    // `rejected` (nack, or unroutable with `mandatory`), `timeout` (no confirm in time),
-    // `unavailable` (no connection, or it broke before the confirm).
-    boost::asio::awaitable<void> publish(Message message);
+    // `rejected` (nack, or unroutable with `mandatory`), `timeout` (no confirm by the deadline:
+    // never: confirm_timeout from the call), `unavailable` (no connection, or it broke before
+    // the confirm). A timeout after the message was sent is in doubt: it carries the
+    // Settlement (exec/settlement.hpp) that the broker's late ack (succeeded), its nack or the
+    // loss of the channel (failed) resolves.
+    boost::asio::awaitable<void> publish(Message message, exec::Deadline deadline = {});
 
     // Declares a durable, non-exclusive, non-auto-delete queue with no arguments, exactly as
     // the pipeline does. A queue that exists with other properties fails with `rejected`.
     boost::asio::awaitable<void> declare_queue(std::string name);
 
     // Connects if need be and makes a round trip to the broker (for readiness checks).
-    boost::asio::awaitable<void> ping();
+    boost::asio::awaitable<void> ping(exec::Deadline deadline = {});
 
     // Fails what is still waiting with `unavailable` and closes the connection. Later calls
     // fail with `unavailable`.

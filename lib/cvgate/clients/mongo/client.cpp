@@ -9,6 +9,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include <atomic>
 #include <type_traits>
 #include <utility>
 
@@ -23,6 +24,19 @@ struct Client::Impl {
     Options options;
     impl::ConnectionPool pool;
     exec::BlockingPool::executor_type blocking;
+    std::atomic<std::size_t> pending_calls{0};
+
+    // A place among the pending calls, held by the call until it has returned (or was dropped
+    // unstarted): an abandoned call still counts while it runs.
+    std::shared_ptr<void> admit(std::string_view operation) {
+        const std::size_t before = pending_calls.fetch_add(1);
+        std::shared_ptr<void> place{nullptr, [this](void*) { pending_calls.fetch_sub(1); }};
+        if (options.max_pending_calls != 0 && before >= options.max_pending_calls)
+            throw ClientError{ErrorKind::unavailable, "mongo",
+                              std::string{operation} + ": " + std::to_string(before) +
+                                  " calls already pending (the bound); not queued"};
+        return place;
+    }
 
     // The error for a failed driver call, with no secret in its message.
     ClientError failure(const bson_error_t& error, std::string_view operation,
@@ -70,17 +84,28 @@ std::int64_t count_in(const bson_t& reply, const char* field) {
 template <typename Impl, typename Body>
 boost::asio::awaitable<std::invoke_result_t<Body&, const Impl&, mongoc_client_t*>> run(
     std::shared_ptr<Impl> impl, std::string_view operation, Deadline deadline, Body body) {
-    const auto until = deadline.value_or(std::chrono::steady_clock::now() + impl->options.call_timeout);
+    const Deadline until = deadline.or_after(impl->options.call_timeout);
     auto executor = impl->blocking;
-    auto call = [self = std::move(impl), body = std::move(body)]() mutable {
+    auto place = impl->admit(operation);
+    auto call = [self = std::move(impl), body = std::move(body), place = std::move(place)]() mutable {
         const impl::PooledClient client = self->pool.acquire();
         return body(*self, client.get());
     };
     try {
         co_return co_await exec::offload(executor, std::move(call), until);
-    } catch (const exec::DeadlineExceeded&) {
+    } catch (const ClientError& e) {
+        // The driver gave up waiting for the reply (socketTimeoutMS): the command may have
+        // been sent and may still be applied. The call has returned, so it is settled.
+        if (e.kind() != ErrorKind::timeout || e.settlement()) throw;
+        auto returned = std::make_shared<exec::Settlement>();
+        returned->resolve(exec::Settlement::Outcome::failed);
+        throw ClientError::in_doubt("mongo", e.message(), std::move(returned));
+    } catch (const exec::DeadlineExceeded& e) {
+        if (e.settlement())
+            throw ClientError::in_doubt("mongo", std::string{operation} + ": no answer within the deadline",
+                                        e.settlement());
         throw ClientError{ErrorKind::timeout, "mongo",
-                          std::string{operation} + ": no answer within the deadline"};
+                          std::string{operation} + ": not started within the deadline (every thread busy)"};
     }
 }
 

@@ -4,6 +4,7 @@
 // thread-safe connection pool, every failure a clients::ClientError.
 
 #include <cvgate/exec/blocking_pool.hpp>
+#include <cvgate/exec/deadline.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -33,6 +34,9 @@ struct Options {
     // Connections kept by the pool (0: the URL's maxPoolSize, or the driver's default, 100).
     std::size_t max_connections = 0;
     std::string app_name = "cvgate";
+    // Calls running or waiting for a thread of the blocking pool at most (0: no bound); past
+    // it a call fails at once with ErrorKind::unavailable instead of queueing (a bulkhead).
+    std::size_t max_pending_calls = 0;
 };
 
 struct UpdateResult {
@@ -42,10 +46,11 @@ struct UpdateResult {
 
 enum class ReturnDocument { before, after };
 
-using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+using Deadline = exec::Deadline;  // never: call_timeout from the call
 
 // One pool of connections to one database. Thread-safe; copies share the pool. Operations
-// throw ClientError: unavailable (no server, connection lost), timeout (deadline passed),
+// throw ClientError: unavailable (no server, connection lost), timeout (deadline passed; with
+// the call's settlement when it had been sent and may still take effect),
 // conflict (duplicate key), rejected (anything else the server refuses, or a document with
 // no BSON form).
 class Client {

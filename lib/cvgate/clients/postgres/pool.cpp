@@ -32,6 +32,10 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
                                        Ownership ownership) {
     const Deadline deadline = Clock::now() + timeout;
     impl::Lease lease = core_->try_acquire();
+    if (!lease && options().max_waiting != 0 && core_->stats().waiting >= options().max_waiting)
+        throw impl::error(ErrorKind::unavailable,
+                          std::string{what} + ": " + std::to_string(options().max_waiting) +
+                              " callers already wait for a connection (the bound); not queued");
     if (!lease) lease = co_await core_->async_acquire(deadline, boost::asio::use_awaitable);
     if (!lease) {
         throw impl::error(ErrorKind::timeout, std::string{what} + ": no free connection within " +
@@ -44,14 +48,15 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
         held.run(work, deadline);
     };
     if (ownership == Ownership::borrowed) {
-        co_await exec::offload(core_->blocking(), std::move(job));
+        co_await exec::offload_to_end(core_->blocking(), std::move(job));
         co_return;
     }
     try {
-        co_await exec::offload(core_->blocking(), std::move(job), deadline);
-    } catch (const exec::DeadlineExceeded&) {
-        throw impl::error(ErrorKind::timeout,
-                          std::string{what} + " did not complete within " + ms_text(timeout));
+        co_await exec::offload(core_->blocking(), std::move(job), exec::Deadline::at(deadline));
+    } catch (const exec::DeadlineExceeded& e) {
+        const std::string message = std::string{what} + " did not complete within " + ms_text(timeout);
+        if (e.settlement()) throw ClientError::in_doubt("postgres", message, e.settlement());
+        throw impl::error(ErrorKind::timeout, message);
     }
 }
 

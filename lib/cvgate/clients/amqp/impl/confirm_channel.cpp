@@ -152,7 +152,7 @@ void ConfirmChannel::read_queued(SettledList& out) {
 }
 
 void ConfirmChannel::forget_settled() {
-    tracker_.forget_if([](const Waiter& waiter) { return waiter->settled(); });
+    tracker_.forget_if([](const Waiter& waiter) { return waiter->finished(); });
 }
 
 void ConfirmChannel::fail_in_flight(const std::exception_ptr& failure, SettledList& out) {

@@ -49,8 +49,8 @@ public:
     // is due (or notices the broker's have stopped).
     void read_available(SettledList& out);
 
-    // In-flight publishes whose callers gave up (timed out) are forgotten; their late
-    // confirms will be ignored.
+    // In-flight publishes nobody waits for any more are forgotten; their late confirms will
+    // be ignored. One in doubt stays until its confirm or the channel's loss settles it.
     void forget_settled();
     void fail_in_flight(const std::exception_ptr& error, SettledList& out);
 

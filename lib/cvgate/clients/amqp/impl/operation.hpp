@@ -1,20 +1,23 @@
 #pragma once
-// One caller's request to the publisher's strand (publish, declare a queue, ping) and the
-// way back to the caller. Whichever comes first of "the strand settled it" and "its deadline
-// passed" completes the awaiting coroutine, on the caller's own executor; the other finds
-// it already settled.
+// One caller's request to the publisher's strand (publish, declare a queue, ping) and the way
+// back to the caller. The strand settles it; the caller may give up first through its
+// cancellation slot (a deadline: exec::with_deadline). Given up before it was sent, it is
+// never sent: a certain failure. Given up after a publish was sent, it is *in doubt*: the
+// caller resumes with a timeout carrying a Settlement, and the publish stays tracked until
+// the broker's ack (succeeded), nack or the channel's loss (failed) resolves it.
 
 #include <cvgate/clients/amqp/publisher.hpp>
+#include <cvgate/exec/settlement.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/cancellation_type.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <optional>
+#include <mutex>
 #include <string>
 
 namespace cvgate::clients::amqp::impl {
@@ -23,30 +26,40 @@ class Operation : public std::enable_shared_from_this<Operation> {
 public:
     enum class Kind { publish, declare_queue, ping };
 
-    Operation(Kind kind, std::chrono::milliseconds timeout)
-        : kind{kind}, timeout{timeout}, deadline{std::chrono::steady_clock::now() + timeout} {}
+    Operation(Kind kind, std::chrono::milliseconds timeout) : kind{kind}, timeout{timeout} {}
 
     const Kind kind;
-    const std::chrono::milliseconds timeout;
-    const std::chrono::steady_clock::time_point deadline;
-    Message message;    // publish
-    std::string queue;  // declare_queue
+    const std::chrono::milliseconds timeout;  // for the words of a timeout
+    Message message;                          // publish
+    std::string queue;                        // declare_queue
 
-    // On the caller's executor, as the caller suspends: from then on settle() or the
-    // deadline resumes it. `on_expired` runs there after a timeout.
+    // On the caller's executor, as the caller suspends: from then on settle() or the caller's
+    // cancellation resumes it. `on_abandoned` runs there when the caller gave up.
     template <typename Handler>
-    void arm(Handler handler, boost::asio::any_io_executor home, std::function<void()> on_expired) {
+    void arm(Handler handler, boost::asio::any_io_executor home, std::function<void()> on_abandoned) {
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
         completion_ = std::make_unique<CompletionFor<Handler>>(std::move(handler));
-        start_timer(std::move(home), std::move(on_expired));
+        home_ = std::move(home);
+        on_abandoned_ = std::move(on_abandoned);
+        if (slot.is_connected()) {
+            slot.assign([weak = weak_from_this()](boost::asio::cancellation_type type) {
+                if (type == boost::asio::cancellation_type::none) return;
+                if (auto self = weak.lock()) self->abandon();
+            });
+        }
     }
 
-    // Any thread: resumes the caller with `error` (null: success) unless already settled.
+    // On the strand, just before sending: false when the caller gave up (do not send it).
+    bool begin_send();
+    // Any thread: the outcome. Resumes the caller, or resolves the settlement of an in-doubt
+    // publish; later calls do nothing.
     void settle(std::exception_ptr error);
-    bool settled() const noexcept { return claimed_.load(std::memory_order_acquire); }
+    // Nobody waits for it any more: neither its caller nor a settlement (drop it).
+    bool finished() const;
 
 private:
-    // The caller's completion handler, type-erased. (Boost 1.81's any_completion_handler
-    // corrupted the recycled memory of a pending timer here.)
+    enum class Phase { queued, sent, completed, abandoned, in_doubt, resolved };
+
     struct Completion {
         virtual ~Completion() = default;
         virtual void invoke(std::exception_ptr error) = 0;
@@ -54,19 +67,23 @@ private:
     template <typename Handler>
     struct CompletionFor final : Completion {
         explicit CompletionFor(Handler h) : handler{std::move(h)} {}
-        void invoke(std::exception_ptr error) override { std::move(handler)(error); }
+        void invoke(std::exception_ptr error) override {
+            boost::asio::get_associated_cancellation_slot(handler).clear();
+            std::move(handler)(error);
+        }
         Handler handler;
     };
 
-    void start_timer(boost::asio::any_io_executor home, std::function<void()> on_expired);
+    void abandon();
     void complete(std::exception_ptr error);
-    bool claim() noexcept { return !claimed_.exchange(true, std::memory_order_acq_rel); }
-    std::exception_ptr timeout_error() const;
+    std::exception_ptr timeout_error(std::shared_ptr<exec::Settlement> settlement) const;
 
-    std::atomic<bool> claimed_{false};
-    std::unique_ptr<Completion> completion_;
+    mutable std::mutex mutex_;
+    Phase phase_ = Phase::queued;
+    std::shared_ptr<exec::Settlement> settlement_;
+    std::unique_ptr<Completion> completion_;  // touched on home_ only
     boost::asio::any_io_executor home_;
-    std::optional<boost::asio::steady_timer> timer_;
+    std::function<void()> on_abandoned_;
 };
 
 }  // namespace cvgate::clients::amqp::impl

@@ -1,0 +1,38 @@
+#include <cvgate/jobs/settler.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+
+#include <exception>
+
+namespace cvgate::jobs {
+
+Settler::Settler(std::chrono::seconds limit)
+    : limit_{limit}, guard_{ioc_.get_executor()}, thread_{[this] { ioc_.run(); }} {}
+
+Settler::~Settler() { stop(exec::Deadline::after(std::chrono::seconds{0})); }
+
+void Settler::spawn(std::function<Task<void>()> work) {
+    ++pending_;
+    auto run = [](std::function<Task<void>()> w) -> Task<void> { co_await w(); };
+    boost::asio::co_spawn(ioc_, run(std::move(work)), [this](std::exception_ptr) {
+        std::lock_guard lock{mutex_};
+        if (--pending_ == 0) idle_.notify_all();
+    });
+}
+
+void Settler::stop(exec::Deadline deadline) {
+    if (!thread_.joinable()) return;
+    {
+        std::unique_lock lock{mutex_};
+        const auto idle = [this] { return pending_.load() == 0; };
+        if (deadline.is_never())
+            idle_.wait(lock, idle);
+        else
+            idle_.wait_until(lock, deadline.when(), idle);
+    }
+    guard_.reset();
+    ioc_.stop();
+    thread_.join();
+}
+
+}  // namespace cvgate::jobs

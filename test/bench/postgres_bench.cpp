@@ -91,7 +91,7 @@ void offload_overhead(asio::io_context& io, cvgate::exec::BlockingPool& blocking
                 auto empty = [] {};
                 if (with_deadline) {
                     co_await cvgate::exec::offload(blocking.executor(), empty,
-                                                   Clock::now() + std::chrono::seconds{5});
+                                                   cvgate::exec::Deadline::after(std::chrono::seconds{5}));
                 } else {
                     co_await cvgate::exec::offload(blocking.executor(), empty);
                 }

@@ -51,6 +51,7 @@ asio::awaitable<void> run_check(std::shared_ptr<Round> round, std::size_t i,
         out.error = "no answer within the deadline";
         out.category = clients::to_string(clients::Cause::timeout);
     } catch (const clients::ClientError& e) {
+        out.timed_out = e.kind() == clients::ErrorKind::timeout;  // the deadline reached the client's call
         out.error = e.what();
         out.category = clients::to_string(e.cause());
     } catch (const std::exception& e) {

@@ -94,9 +94,13 @@ boost::asio::awaitable<std::invoke_result_t<Body&, const Impl&, mongoc_client_t*
     try {
         co_return co_await exec::offload(executor, std::move(call), until);
     } catch (const ClientError& e) {
-        // The driver gave up waiting for the reply (socketTimeoutMS): the command may have
-        // been sent and may still be applied. The call has returned, so it is settled.
-        if (e.kind() != ErrorKind::timeout || e.settlement()) throw;
+        // The driver gave up waiting for the reply (socketTimeoutMS, or the connection failed
+        // while it read the reply): the command may have been sent and may still be applied.
+        // The call has returned, so it is settled.
+        const bool reply_lost = e.kind() == ErrorKind::timeout ||
+                                e.message().find("Failed to read") != std::string::npos ||
+                                e.message().find("socket error or timeout") != std::string::npos;
+        if (!reply_lost || e.settlement()) throw;
         auto returned = std::make_shared<exec::Settlement>();
         returned->resolve(exec::Settlement::Outcome::failed);
         throw ClientError::in_doubt("mongo", e.message(), std::move(returned));

@@ -16,7 +16,8 @@
 #   FERRETDB_VERSION  FerretDB version to build (default v1.24.2)
 #   SKIP_APT=1        skip the Debian packages step (e.g. on a machine without root)
 #   SKIP_MONGO_SERVER=1  skip the MongoDB-wire server step (a container image needs none)
-#   SKIP_TOXIPROXY=1  skip the Toxiproxy step (TOXIPROXY_VERSION: default v2.5.0)
+#   SKIP_TOXIPROXY=1  skip the Toxiproxy step (TOXIPROXY_VERSION: default v2.5.0; SKIP_CI_TOOLS=1
+#                     skips it too)
 #   SKIP_CI_TOOLS=1   skip the tools of the image, browser and alerting tests (podman,
 #                     buildah, debootstrap, runc, chromium, chromium-driver, promtool)
 set -euo pipefail
@@ -35,7 +36,7 @@ log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 mode=full
@@ -64,17 +65,19 @@ build_pkgs=(
     g++ cmake ninja-build pkg-config
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libpq-dev libmongoc-dev libbson-dev librabbitmq-dev catch2
-    python3-flasgger python3-venv python3-pika
+    python3-flasgger python3-venv
     wrk clang-14 libclang-rt-14-dev clang-format-14
 )
 
 # Needed by the tests of what operators run (test/deploy): the container image built and run
 # with podman from locally made base images, /docs in a real browser, promtool for the
 # alerting rules and the scrape. A container build needs none of them (SKIP_CI_TOOLS=1).
+# The chaos suite's audit reads the queue with pika (test/chaos).
 ci_pkgs=(
     podman buildah debootstrap runc
     chromium chromium-driver
     prometheus python3-yaml
+    python3-pika
 )
 
 pkgs=("${runtime_pkgs[@]}")
@@ -222,7 +225,8 @@ toxiproxy_ok() {
 }
 
 ensure_toxiproxy() {
-    if [[ $mode != full || ${SKIP_TOXIPROXY:-0} == 1 ]]; then
+    # A test tool: not for --runtime-only, nor where the CI tools are skipped (a container build).
+    if [[ $mode != full || ${SKIP_TOXIPROXY:-0} == 1 || ${SKIP_CI_TOOLS:-0} == 1 ]]; then
         return 0
     fi
     if toxiproxy_ok; then

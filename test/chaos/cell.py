@@ -402,42 +402,106 @@ class Fixture:
 
 # --- one cell -----------------------------------------------------------------------------------
 
+class Gateway:
+    """A cvgate of this run: its own PostgreSQL database, MongoDB database, queue and upload
+    directory, its dependencies through the fixture's proxies. Dropped again by cleanup()."""
+
+    def __init__(self, fx, name, workdir, binary, in_doubt, extra_env=None):
+        self.fx, self.name = fx, name
+        env = fx.env
+        os.makedirs(os.path.join(workdir, "uploads"))
+        self.volume = os.path.join(workdir, "uploads")
+        self.log = os.path.join(workdir, "cvgate.log")
+        pg_base = env["DATABASE_URL"].rsplit("/", 1)[0]
+        self.direct_db = f"{pg_base}/{name}"
+        chaoslib.psql_exec(env["DATABASE_URL"], f"CREATE DATABASE {name}")
+        # The stack runs PostgreSQL with synchronous_commit off (scratch data): a commit it
+        # acknowledged can be lost when the server is killed. Not in this database: a 200 must
+        # survive a SIGKILL of the server.
+        chaoslib.psql_exec(env["DATABASE_URL"], f"ALTER DATABASE {name} SET synchronous_commit = on")
+        self.port = chaoslib.free_port()
+        cv_env = dict(os.environ, PORT=str(self.port), LISTEN_ADDR="127.0.0.1", IO_THREADS="2", LOG_LEVEL="info",
+                      UPLOAD_VOLUME_PATH=self.volume,
+                      MONGO_URL=f"mongodb://127.0.0.1:{fx.port['mongo']}", MONGO_DB_NAME=name,
+                      DATABASE_URL=f"postgresql://postgres@127.0.0.1:{fx.port['postgres']}/{name}",
+                      RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:{fx.port['rabbitmq']}/", JOBS_QUEUE=name,
+                      # The contract's in-doubt bound, small; a cvgate that does not know the
+                      # setting yet ignores it (unknown environment variables are not read).
+                      IN_DOUBT_SECONDS=str(in_doubt), SHUTDOWN_GRACE_SECONDS="10", DRAIN_SECONDS="1",
+                      **(extra_env or {}))
+        cv_env.pop("CVGATE_FAULT", None)
+        out = open(self.log, "ab")
+        self.proc = subprocess.Popen([binary], env=cv_env, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        deadline = time.monotonic() + 60
+        while http_status(self.port, "GET", "/readyz") != 200:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"cvgate did not become ready (see {self.log})")
+            time.sleep(0.1)
+
+    def audit(self, ledger, out_json, max_print=15):
+        env = self.fx.env
+        a = subprocess.run([sys.executable, os.path.join(HERE, "audit"), "--ledger", ledger,
+                            "--mongo-url", env["MONGO_URL"], "--mongo-db", self.name, "--amqp-url", env["RABBITMQ_URL"],
+                            "--queue", self.name, "--database-url", self.direct_db, "--volume", self.volume,
+                            "--cvgate-log", self.log, "--json", out_json, "--max-print", str(max_print)],
+                           capture_output=True, text=True)
+        with open(os.path.splitext(out_json)[0] + ".txt", "w") as f:
+            f.write(a.stdout + a.stderr)
+        if a.returncode == 2 or not os.path.exists(out_json):
+            raise RuntimeError(f"the audit could not run: {a.stderr.strip()[-300:]}")
+        return json.load(open(out_json))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cleanup(self):
+        env = self.fx.env
+        try:
+            chaoslib.delete_queue(env["RABBITMQ_URL"], self.name)
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            with chaoslib.Mongo(env["MONGO_URL"]) as m:
+                m.command(self.name, {"dropDatabase": 1})
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            chaoslib.psql_exec(env["DATABASE_URL"], f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def end_fault_anyway(fx, dep, fault):
+    """A fault that did not end (an exception mid-cell) must not outlive the cell."""
+    try:
+        fx.clear()
+    except Exception:  # noqa: BLE001
+        pass
+    if fault == "sigstop":
+        subprocess.run([STACK_SH, "thaw", dep], env=dict(os.environ, STACK_DIR=fx.stack_dir),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elif fault == "sigkill":
+        subprocess.run([STACK_SH, "start", dep], env=dict(os.environ, STACK_DIR=fx.stack_dir),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run_cell(fx, cell, args, binary):
     dep, fault = cell.split(":")
     name = f"chaos_{os.getpid()}_{dep}_{fault}"[:60]
     cdir = os.path.join(fx.work, cell.replace(":", "-"))
-    os.makedirs(os.path.join(cdir, "uploads"))
     env = fx.env
-    pg_base = env["DATABASE_URL"].rsplit("/", 1)[0]
-    direct_db = f"{pg_base}/{name}"
-    chaoslib.psql_exec(env["DATABASE_URL"], f"CREATE DATABASE {name}")
-    # The stack runs PostgreSQL with synchronous_commit off (scratch data): a commit it
-    # acknowledged can be lost when the server is killed. Not in this database: a 200 must
-    # survive a SIGKILL of the server.
-    chaoslib.psql_exec(env["DATABASE_URL"], f"ALTER DATABASE {name} SET synchronous_commit = on")
-    port = chaoslib.free_port()
-    cv_env = dict(os.environ, PORT=str(port), LISTEN_ADDR="127.0.0.1", IO_THREADS="2", LOG_LEVEL="info",
-                  UPLOAD_VOLUME_PATH=os.path.join(cdir, "uploads"),
-                  MONGO_URL=f"mongodb://127.0.0.1:{fx.port['mongo']}", MONGO_DB_NAME=name,
-                  DATABASE_URL=f"postgresql://postgres@127.0.0.1:{fx.port['postgres']}/{name}",
-                  RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:{fx.port['rabbitmq']}/", JOBS_QUEUE=name,
-                  # The contract's in-doubt bound, small; a cvgate that does not know the setting
-                  # yet ignores it (unknown environment variables are not read).
-                  IN_DOUBT_SECONDS=str(args.in_doubt), SHUTDOWN_GRACE_SECONDS="10", DRAIN_SECONDS="1")
-    for k in ("CVGATE_FAULT",):
-        cv_env.pop(k, None)
-    logf = os.path.join(cdir, "cvgate.log")
-    out = open(logf, "ab")
-    proc = subprocess.Popen([binary], env=cv_env, stdout=out, stderr=subprocess.STDOUT)
-    out.close()
     row = {"cell": cell, "result": "FAIL", "why": []}
-    rss = None
+    rss = gw = None
     try:
-        deadline = time.monotonic() + 60
-        while http_status(port, "GET", "/readyz") != 200:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("cvgate did not become ready")
-            time.sleep(0.1)
+        gw = Gateway(fx, name, cdir, binary, args.in_doubt)
+        proc, port = gw.proc, gw.port
         rss = RssSampler(proc.pid)
         rss.start()
         ledger = os.path.join(cdir, "ledger.jsonl")
@@ -477,17 +541,7 @@ def run_cell(fx, cell, args, binary):
             if (pg_only or mongo_only) and (status not in (200, 404) or dur > args.bulkhead_s):
                 bulkhead += 1
         rss.running = False
-        audit_json = os.path.join(cdir, "audit.json")
-        a = subprocess.run([sys.executable, os.path.join(HERE, "audit"), "--ledger", ledger,
-                            "--mongo-url", env["MONGO_URL"], "--mongo-db", name, "--amqp-url", env["RABBITMQ_URL"],
-                            "--queue", name, "--database-url", direct_db, "--volume", os.path.join(cdir, "uploads"),
-                            "--cvgate-log", logf, "--json", audit_json, "--max-print", "15"],
-                           capture_output=True, text=True)
-        with open(os.path.join(cdir, "audit.txt"), "w") as f:
-            f.write(a.stdout + a.stderr)
-        if a.returncode == 2 or not os.path.exists(audit_json):
-            raise RuntimeError(f"the audit could not run: {a.stderr.strip()[-300:]}")
-        summary = json.load(open(audit_json))
+        summary = gw.audit(ledger, os.path.join(cdir, "audit.json"))
         row.update({k: summary[k] for k in ("requests", "2xx", "503", "in_doubt", "accepted_late",
                                             "accepted_late_unlogged", "orphans", "violations", "no_answer")})
         row["recovery_s"] = None if recovered is None else round(recovered, 1)
@@ -513,38 +567,11 @@ def run_cell(fx, cell, args, binary):
     finally:
         if rss:
             rss.running = False
-        try:
-            fx.clear()
-        except Exception:  # noqa: BLE001
-            pass
-        # A fault that did not end (an exception mid-cell) must not outlive the cell.
-        if fault == "sigstop":
-            subprocess.run([STACK_SH, "thaw", dep], env=dict(os.environ, STACK_DIR=fx.stack_dir),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        elif fault == "sigkill":
-            subprocess.run([STACK_SH, "start", dep], env=dict(os.environ, STACK_DIR=fx.stack_dir),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if not args.keep:
-            try:
-                chaoslib.delete_queue(env["RABBITMQ_URL"], name)
-            except Exception:  # noqa: BLE001
-                pass
-            try:
-                with chaoslib.Mongo(env["MONGO_URL"]) as m:
-                    m.command(name, {"dropDatabase": 1})
-            except Exception:  # noqa: BLE001
-                pass
-            try:
-                chaoslib.psql_exec(env["DATABASE_URL"], f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            except Exception:  # noqa: BLE001
-                pass
+        end_fault_anyway(fx, dep, fault)
+        if gw:
+            gw.stop()
+            if not args.keep:
+                gw.cleanup()
     return row
 
 

@@ -227,7 +227,9 @@ class Workload:
             with self.lock:
                 due = self.next_due
                 self.next_due += random.expovariate(self.rate)
-            if due >= self.stop_at:
+            # Behind schedule (requests slowed by a fault), the arrivals still due are dropped
+            # at the stop: the load ends when it is told to, not after a backlog.
+            if due >= self.stop_at or time.monotonic() >= self.stop_at:
                 return
             delay = due - time.monotonic()
             if delay > 0:

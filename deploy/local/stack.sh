@@ -7,6 +7,14 @@
 #   stack.sh status [names...]                     show state; exit 3 if one is not running
 #   stack.sh env                                   print $STACK_DIR/env
 #   stack.sh destroy                               stop all, then delete $STACK_DIR
+#   stack.sh pids NAME                             pids of the server's processes (its tree)
+#   stack.sh freeze NAME | thaw NAME               SIGSTOP / SIGCONT them (fault tests)
+#   stack.sh kill NAME                             SIGKILL them (fault tests); `start NAME`
+#                                                  (or `restart NAME`) brings it back on its
+#                                                  ports and data
+#
+# NAME for pids/freeze/thaw/kill: postgres, rabbitmq or mongo (the MongoDB-wire server
+# itself: mongod or FerretDB, not FerretDB's own PostgreSQL).
 #
 # Environment:
 #   STACK_DIR / CVGATE_STACK_DIR   state directory (default /tmp/cvgate-stack)
@@ -37,7 +45,7 @@ log() { printf 'stack: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 SELF=$(readlink -f "$0")
-usage() { sed -n '2,27p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 # Milliseconds since the epoch (EPOCHREALTIME's separator depends on the locale).
 now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((t / 1000)); }
@@ -628,6 +636,65 @@ cmd_destroy() {
     log "deleted $STACK_DIR"
 }
 
+# --- faults: the processes of one server -----------------------------------------------
+
+# Prints the pid of a server and of every process below it (PostgreSQL's backends, the Erlang
+# VM's helpers), the server first.
+server_pids() {
+    local root
+    root=$(running_pid "$1") || die "$1 is not running"
+    echo "$root"
+    ps -e -o pid=,ppid= | awk -v root="$root" '
+        { parent[$1] = $2; pids[NR] = $1 }
+        END {
+            keep[root] = 1
+            do { more = 0
+                 for (i in pids) { p = pids[i]; if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; more = 1 } }
+            } while (more)
+            for (p in keep) if (p != root) print p
+        }'
+}
+
+cmd_fault() { # action name
+    local action=$1 svc=$2 pids
+    [[ -e $STACK_DIR/$MARKER ]] || die "no stack in $STACK_DIR"
+    STACK_DIR=$(cd "$STACK_DIR" && pwd -P)
+    load_servers_dir
+    case $action in
+        pids) server_pids "$svc" ;;
+        freeze)
+            # Recorded, so that thaw resumes exactly these even if one is gone meanwhile.
+            pids=$(server_pids "$svc")
+            echo "$pids" >"$STACK_DIR/$svc.frozen"
+            # shellcheck disable=SC2086 # one pid per word
+            kill -STOP $pids
+            log "$svc: frozen ($(wc -w <<<"$pids") processes)"
+            ;;
+        thaw)
+            if [[ -f $STACK_DIR/$svc.frozen ]]; then
+                # shellcheck disable=SC2046
+                kill -CONT $(cat "$STACK_DIR/$svc.frozen") 2>/dev/null || true
+                rm -f "$STACK_DIR/$svc.frozen"
+            fi
+            # Also what was forked meanwhile or frozen by hand.
+            if pids=$(server_pids "$svc" 2>/dev/null); then
+                # shellcheck disable=SC2086
+                kill -CONT $pids 2>/dev/null || true
+            fi
+            log "$svc: thawed"
+            ;;
+        kill)
+            pids=$(server_pids "$svc")
+            # shellcheck disable=SC2086
+            kill -KILL $pids 2>/dev/null || true
+            local p
+            for p in $pids; do wait_pid_gone "$p" "$TIMEOUT" || die "$svc: pid $p survived SIGKILL"; done
+            rm -f "$STACK_DIR/$svc.frozen"
+            log "$svc: killed ($(wc -w <<<"$pids") processes)"
+            ;;
+    esac
+}
+
 main() {
     local cmd=${1:-}
     # Work from /: the servers inherit the working directory, and the postgres and
@@ -642,6 +709,16 @@ main() {
             check_names "$@"
             [[ $# -gt 0 ]] || set -- "${ALL_SERVICES[@]}"
             "cmd_$cmd" "$@"
+            ;;
+        pids|freeze|thaw|kill)
+            [[ $# -eq 1 ]] || die "$cmd takes one name (postgres, rabbitmq, mongo)"
+            check_names "$1"
+            cmd_fault "$cmd" "$1"
+            ;;
+        restart)
+            check_names "$@"
+            [[ $# -gt 0 ]] || set -- "${ALL_SERVICES[@]}"
+            cmd_start "$@"
             ;;
         env)
             [[ -f $STACK_DIR/env ]] || die "no $STACK_DIR/env: run '$SELF start' first"

@@ -514,6 +514,8 @@ TEST_CASE(
         {"cvgate_submissions_total", "counter"},
         {"cvgate_rollbacks_total", "counter"},
         {"cvgate_rollback_failures_total", "counter"},
+        {"cvgate_in_doubt_total", "counter"},
+        {"cvgate_in_doubt_pending", "gauge"},
         {"cvgate_http_requests_in_flight", "gauge"},
         {"cvgate_http_connections", "gauge"},
         {"cvgate_blocking_pool_threads", "gauge"},
@@ -554,7 +556,9 @@ TEST_CASE(
     // finishing), on a connection of its own.
     CHECK(e.at("cvgate_http_requests_in_flight") >= 1);
     CHECK(e.at("cvgate_http_connections") >= 1);
-    CHECK(e.at("cvgate_blocking_pool_threads") == gw.config().blocking_threads);
+    for (const char* pool : {"mongodb", "postgresql", "volume"})
+        CHECK(e.at("cvgate_blocking_pool_threads", {{"pool", pool}}) == gw.config().blocking_threads);
+    CHECK(e.at("cvgate_in_doubt_pending") == 0);
     for (const std::string state : {"size", "open", "idle", "waiting"}) {
         INFO("pool state " << state);
         CHECK(e.at("cvgate_pool_connections", {{"pool", "postgresql"}, {"state", state}}) >= 0);

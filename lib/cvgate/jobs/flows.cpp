@@ -215,7 +215,8 @@ Task<void> keep_absent(Ports& p, const Request& r, exec::Deadline until) {
         try {
             if (co_await p.hot.remove(r.job_id))
                 p.observer.rollback(r.flow, "hot_storage", r.job_id,
-                                    "a document of the in-doubt insert appeared late; removed", r.correlation_id);
+                                    "a document of the in-doubt insert appeared late; removed",
+                                    r.correlation_id);
         } catch (const std::exception& e) {
             p.observer.rollback_failed(r.flow, "delete late document", r.job_id, e.what(), r.correlation_id);
         }

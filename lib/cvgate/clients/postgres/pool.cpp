@@ -36,7 +36,14 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
         throw impl::error(ErrorKind::unavailable,
                           std::string{what} + ": " + std::to_string(options().max_waiting) +
                               " callers already wait for a connection (the bound); not queued");
-    if (!lease) lease = co_await core_->async_acquire(deadline, boost::asio::use_awaitable);
+    if (!lease) {
+        try {
+            lease = co_await exec::with_deadline(core_->async_acquire(boost::asio::use_awaitable),
+                                                 exec::Deadline::at(deadline));
+        } catch (const exec::DeadlineExceeded&) {
+            // Never waited: the deadline had passed already. An empty lease says the same.
+        }
+    }
     if (!lease) {
         throw impl::error(ErrorKind::timeout, std::string{what} + ": no free connection within " +
                                                   ms_text(timeout) + " (pool of " +

@@ -5,10 +5,11 @@
 #include <cvgate/clients/postgres/pool.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <deque>
@@ -47,7 +48,7 @@ private:
 };
 
 // A coroutine waiting for a slot. Whoever claims it first completes it: a releasing
-// lease (with the slot) or its timer (empty-handed, at the deadline).
+// lease (with the slot) or the caller's cancellation (empty-handed: a deadline passed).
 class Waiter : public std::enable_shared_from_this<Waiter> {
 public:
     virtual ~Waiter() = default;
@@ -70,11 +71,10 @@ public:
 
     // A free slot now, or none.
     Lease try_acquire();
-    // Completes with a slot, or with an empty lease at `deadline`. The completion runs on
-    // the caller's executor, which must not run handlers concurrently (an io_context run by
-    // one thread, or a strand): the deadline timer lives there.
+    // Completes with a slot, or with an empty lease when the caller's cancellation slot is
+    // emitted first (exec::with_deadline). The completion runs on the caller's executor.
     template <typename Token>
-    auto async_acquire(Deadline deadline, Token&& token);
+    auto async_acquire(Token&& token);
 
 private:
     friend class Lease;
@@ -100,49 +100,50 @@ template <typename Handler>
 class PoolCore::WaiterFor final : public Waiter {
 public:
     WaiterFor(Handler handler, boost::asio::any_io_executor home)
-        : handler_{std::move(handler)}, home_{std::move(home)}, timer_{home_} {}
+        : handler_{std::move(handler)}, home_{std::move(home)} {}
 
-    void start(std::shared_ptr<PoolCore> core, Deadline deadline) {
-        auto self = std::static_pointer_cast<WaiterFor>(shared_from_this());
-        timer_.expires_at(deadline);
-        timer_.async_wait([self, core](boost::system::error_code ec) {
-            if (ec || !self->claim()) return;  // granted meanwhile
-            core->forget(self.get());
-            self->complete(Lease{});
-        });
+    // On the caller's executor, before the waiter is published.
+    void listen(std::shared_ptr<PoolCore> core) {
+        auto slot = boost::asio::get_associated_cancellation_slot(*handler_);
+        if (!slot.is_connected()) return;
+        slot.assign(
+            [weak = std::weak_ptr<Waiter>{shared_from_this()}, core](boost::asio::cancellation_type type) {
+                if (type == boost::asio::cancellation_type::none) return;
+                auto self = weak.lock();
+                if (!self || !self->claim()) return;  // granted meanwhile
+                core->forget(self.get());
+                auto waiter = std::static_pointer_cast<WaiterFor>(self);
+                boost::asio::post(waiter->home_, [waiter] { waiter->complete(Lease{}); });
+            });
     }
 
     void grant(Lease lease) override {
         auto self = std::static_pointer_cast<WaiterFor>(shared_from_this());
         // If home never runs this (its context stopped), the lease's destructor returns the slot.
-        boost::asio::post(home_, [self, lease = std::move(lease)]() mutable {
-            self->timer_.cancel();
-            self->complete(std::move(lease));
-        });
+        boost::asio::post(home_,
+                          [self, lease = std::move(lease)]() mutable { self->complete(std::move(lease)); });
     }
 
 private:
     void complete(Lease lease) {
         auto handler = std::move(*handler_);
         handler_.reset();
+        boost::asio::get_associated_cancellation_slot(handler).clear();
         std::move(handler)(std::move(lease));
     }
 
     std::optional<Handler> handler_;
     boost::asio::any_io_executor home_;
-    boost::asio::steady_timer timer_;
 };
 
 template <typename Token>
-auto PoolCore::async_acquire(Deadline deadline, Token&& token) {
+auto PoolCore::async_acquire(Token&& token) {
     return boost::asio::async_initiate<Token, void(Lease)>(
-        [core = shared_from_this(), deadline](auto handler) {
+        [core = shared_from_this()](auto handler) {
             using Handler = decltype(handler);
             auto home = boost::asio::get_associated_executor(handler);
             auto waiter = std::make_shared<WaiterFor<Handler>>(std::move(handler), home);
-            // The timer is armed before the waiter is published, so a grant (posted to
-            // home) always finds it armed.
-            waiter->start(core, deadline);
+            waiter->listen(core);
             core->enqueue(std::move(waiter));
         },
         token);

@@ -17,7 +17,7 @@ bool is_idempotency_key(std::string_view key) noexcept {
 }
 
 Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, std::string key,
-                               std::string fingerprint, std::string correlation_id,
+                               std::string fingerprint, RequestContext request,
                                std::function<Task<boost::json::object>()> work) {
     KeyClaim claim = co_await keys.claim(key, fingerprint);
     if (claim.outcome == KeyClaim::Outcome::replay) co_return std::move(claim.answer);
@@ -38,7 +38,7 @@ Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, std::
         try {
             co_await keys.release(key, claim.token);
         } catch (const std::exception& e) {
-            observer.rollback_failed("idempotency", "release key " + key, "", e.what(), correlation_id);
+            observer.rollback_failed("idempotency", "release key " + key, "", e.what(), request);
         }
         std::rethrow_exception(failure);
     }
@@ -47,7 +47,7 @@ Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, std::
     } catch (const std::exception& e) {
         // The work is done and stays done; the key's lease runs out and a retry would do it
         // again. Said loudly, not turned into a failure of an accepted request.
-        observer.rollback_failed("idempotency", "store answer of key " + key, "", e.what(), correlation_id);
+        observer.rollback_failed("idempotency", "store answer of key " + key, "", e.what(), request);
     }
     co_return answer;
 }

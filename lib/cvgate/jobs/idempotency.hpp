@@ -44,7 +44,7 @@ bool is_idempotency_key(std::string_view key) noexcept;
 
 // Runs `work` (a flow whose answer is the 202's body) at most once per key.
 Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, std::string key,
-                               std::string fingerprint, std::string correlation_id,
+                               std::string fingerprint, RequestContext request,
                                std::function<Task<boost::json::object>()> work);
 
 }  // namespace cvgate::jobs

@@ -4,6 +4,8 @@
 // and the upload volume. Adapters implement them on the real clients; unit tests on memory.
 // Every operation throws clients::ClientError (or another exception) on failure.
 
+#include <cvgate/ids/trace_context.hpp>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -20,6 +22,12 @@ namespace cvgate::jobs {
 
 template <typename T>
 using Task = boost::asio::awaitable<T>;
+
+// The request a flow serves, as its log lines and its job message name it.
+struct RequestContext {
+    std::string correlation_id;  // the request's (for a job's messages, the job's is used)
+    ids::TraceContext trace;     // its span: in its log lines and its job message's headers
+};
 
 // The version of a hot document that a sync read: it is deleted only if still the same.
 struct HotVersion {
@@ -113,8 +121,10 @@ public:
 class JobQueue {
 public:
     virtual ~JobQueue() = default;
-    // Publishes the job message and returns once the broker confirmed it.
-    virtual Task<void> publish(const boost::json::object& message, std::string_view correlation_id) = 0;
+    // Publishes the job message and returns once the broker confirmed it. `trace` (when not
+    // empty) goes into the message's headers, so that the pipeline's spans join the trace.
+    virtual Task<void> publish(const boost::json::object& message, std::string_view correlation_id,
+                               const ids::TraceContext& trace) = 0;
     virtual Task<void> ping() = 0;
 };
 
@@ -176,16 +186,17 @@ class Observer {
 public:
     virtual ~Observer() = default;
     virtual void accepted(std::string_view /*flow*/, std::size_t /*files*/) {}
-    // Every rollback line names the request it undoes: its correlation id and job id.
+    // Every line names the request it comes from (its correlation id and trace) and the job.
     virtual void rollback(std::string_view /*flow*/, std::string_view /*stage*/, std::string_view /*job_id*/,
-                          std::string_view /*cause*/, std::string_view /*correlation_id*/) {}
+                          std::string_view /*cause*/, const RequestContext& /*request*/) {}
     virtual void rollback_failed(std::string_view /*flow*/, std::string_view /*step*/,
                                  std::string_view /*job_id*/, std::string_view /*error*/,
-                                 std::string_view /*correlation_id*/) {}
-    virtual void cleanup_failed(std::string_view /*job_id*/, std::string_view /*error*/) {}
+                                 const RequestContext& /*request*/) {}
+    virtual void cleanup_failed(std::string_view /*job_id*/, std::string_view /*error*/,
+                                const RequestContext& /*request*/) {}
     // A sync could not store this CV: cold storage refused its data.
     virtual void cv_rejected(std::string_view /*job_id*/, std::string_view /*cv_id*/,
-                             std::string_view /*reason*/) {}
+                             std::string_view /*reason*/, const RequestContext& /*request*/) {}
 };
 
 struct Ports {

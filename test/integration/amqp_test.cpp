@@ -190,7 +190,39 @@ TEST_CASE("a published message arrives with every property") {
     CHECK(got->delivery_mode == 2);
     CHECK(got->correlation_id == "abc-123");
     CHECK(got->message_id == m.message_id);
+    CHECK(got->properties ==
+          std::set<std::string>{"content_type", "delivery_mode", "correlation_id", "message_id"});
+    CHECK(got->headers.empty());  // no headers asked for: no table at all
     CHECK_FALSE(inspector.get(queue));
+    inspector.delete_queue(queue);
+}
+
+TEST_CASE("a message's headers arrive as a table of strings, in order, beside the same properties") {
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, test::stack_env().rabbitmq_url, quick_options()};
+    const auto queue = unique_name("headers");
+    run(publisher.declare_queue(queue));
+
+    amqp::Message m = job_message(queue, "with headers");
+    m.correlation_id = "abc-123";
+    m.message_id = "6f1c2f7e-2b1c-4c55-9a43-3f0e8f1f0e11";
+    m.headers = {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+                 {"tracestate", "vendor=a,other=b"},
+                 {"empty", ""}};
+    run(publisher.publish(m));
+
+    test::QueueInspector inspector;
+    auto got = inspector.get(queue);
+    REQUIRE(got);
+    CHECK(got->headers == m.headers);
+    CHECK(got->header("traceparent") == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    CHECK(got->properties ==
+          std::set<std::string>{"content_type", "delivery_mode", "correlation_id", "message_id", "headers"});
+    CHECK(got->body == m.body);
+    CHECK(got->content_type == "application/json");
+    CHECK(got->delivery_mode == 2);
+    CHECK(got->correlation_id == "abc-123");
+    CHECK(got->message_id == m.message_id);
     inspector.delete_queue(queue);
 }
 

@@ -1085,3 +1085,81 @@ TEST_CASE("GET /readyz is 200 with MongoDB, PostgreSQL, RabbitMQ and the volume 
     CHECK(matches(a.raw.body(), R"(.*"latency_ms":-?[0-9]+\.[0-9]{1,3}[,}].*)"));
     CHECK_THAT(a.raw.body(), !Catch::Contains("E0") && !Catch::Contains("e-"));
 }
+
+// ---- W3C Trace Context ---------------------------------------------------------------
+
+TEST_CASE("a job message carries the request's trace in its headers, its body and properties as before",
+          "[trace]") {
+    Gateway gw;
+    const std::string caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const std::string caller_span = "00f067aa0ba902b7";
+    const std::set<std::string> properties{"content_type", "delivery_mode", "correlation_id", "message_id",
+                                           "headers"};
+    // The pipeline's JobIntakeMessage, byte for byte as cvgate wrote it before traces existed.
+    auto expected_body = [&](const std::string& id, const std::string& correlation_id, std::string_view file,
+                             int index) {
+        const std::string cv_id = prefix_of(id) + "_00" + std::to_string(index);
+        return json::serialize(json::object{
+            {"job_id", id},
+            {"correlation_id", correlation_id},
+            {"jd_text", job_description()},
+            {"use_delay", false},
+            {"file_paths",
+             json::array{json::object{{"cv_id", cv_id},
+                                      {"file_path", gw.volume() + "/" + id + "/" + cv_id + ".pdf"},
+                                      {"original_filename", file}}}},
+            {"expected_file_count", 1}});
+    };
+
+    // Submit, with the caller's trace and tracestate.
+    Multipart form;
+    form.field("jd_text", job_description()).field("use_delay", "false").file("a.pdf", pdf_bytes("traced"));
+    const auto submitted = gw.post_form("/jobs/submit", form,
+                                        "X-Correlation-ID: traced-1\r\ntraceparent: 00-" + caller_trace +
+                                            "-" + caller_span + "-01\r\ntracestate: vendor=a,other=b\r\n");
+    const std::string id = accepted(submitted);
+    const std::string answered = submitted.header("traceparent");
+    REQUIRE(matches(answered, "^00-" + caller_trace + "-[0-9a-f]{16}-01$"));
+    CHECK(answered.substr(36, 16) != caller_span);  // cvgate's span, the parser's spans' parent
+
+    auto messages = gw.take_messages();
+    REQUIRE(messages.size() == 1);
+    const auto& m = messages[0];
+    CHECK(m.header("traceparent") == answered);
+    CHECK(m.header("tracestate") == "vendor=a,other=b");
+    CHECK(m.headers.size() == 2);
+    CHECK(m.properties == properties);
+    CHECK(m.content_type == "application/json");
+    CHECK(m.delivery_mode == 2);
+    CHECK(m.correlation_id == "traced-1");
+    CHECK(matches(m.message_id, uuid_v4_regex));
+    CHECK(m.body == expected_body(id, "traced-1", "a.pdf", 0));
+
+    // add-cvs: the add-cvs request's own span; no tracestate came, none goes.
+    Multipart more;
+    more.field("jd_text", job_description()).field("use_delay", "false").file("b.pdf", pdf_bytes("more"));
+    const auto added = gw.post_form("/jobs/" + id + "/add-cvs", more,
+                                    "traceparent: 00-" + caller_trace + "-" + caller_span + "-00\r\n");
+    REQUIRE(added.status == 202);
+    const std::string added_trace = added.header("traceparent");
+    REQUIRE(matches(added_trace, "^00-" + caller_trace + "-[0-9a-f]{16}-00$"));
+    CHECK(added_trace != answered);
+    messages = gw.take_messages();
+    REQUIRE(messages.size() == 1);
+    CHECK(messages[0].headers ==
+          std::vector<std::pair<std::string, std::string>>{{"traceparent", added_trace}});
+    CHECK(messages[0].properties == properties);
+    CHECK(messages[0].correlation_id == "traced-1");  // the job's, as before
+    CHECK(messages[0].body == expected_body(id, "traced-1", "b.pdf", 1));
+
+    // No traceparent (or an invalid one): the trace starts at cvgate, and the message joins it.
+    const auto fresh = gw.post_form("/jobs/submit", form_with_pdfs(1), "traceparent: 00-bad\r\n");
+    accepted(fresh);
+    const std::string fresh_trace = fresh.header("traceparent");
+    REQUIRE(matches(fresh_trace, "^00-[0-9a-f]{32}-[0-9a-f]{16}-01$"));
+    CHECK(fresh_trace.substr(3, 32) != caller_trace);
+    messages = gw.take_messages();
+    REQUIRE(messages.size() == 1);
+    CHECK(messages[0].headers ==
+          std::vector<std::pair<std::string, std::string>>{{"traceparent", fresh_trace}});
+}

@@ -303,6 +303,7 @@ std::vector<std::string> judge(const SchemaCheck& schemas, const json::value& op
     }
     const auto& documented = schemas.deref(responses.at(status)).as_object();
     if (!a.headers.contains("x-correlation-id")) wrong.push_back("no X-Correlation-ID");
+    if (!a.headers.contains("traceparent")) wrong.push_back("no traceparent");
     if (const auto* headers = documented.if_contains("headers")) {
         for (const auto& [name, header] : headers->as_object()) {
             std::string lower{name};

@@ -55,6 +55,12 @@ void QueueInspector::delete_queue(const std::string& queue) {
     amqp_queue_delete(connection_.get(), 1, amqp_cstring_bytes(queue.c_str()), 0, 0);
 }
 
+std::optional<std::string> QueuedMessage::header(std::string_view name) const {
+    for (const auto& [key, value] : headers)
+        if (key == name) return value;
+    return std::nullopt;
+}
+
 std::optional<QueuedMessage> QueueInspector::get(const std::string& queue) {
     auto* state = connection_.get();
     amqp_rpc_reply_t reply = amqp_basic_get(state, 1, amqp_cstring_bytes(queue.c_str()), 1);
@@ -72,6 +78,33 @@ std::optional<QueuedMessage> QueueInspector::get(const std::string& queue) {
     if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG) m.correlation_id = amqp::to_string(p.correlation_id);
     if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) m.message_id = amqp::to_string(p.message_id);
     if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) m.delivery_mode = p.delivery_mode;
+    static constexpr std::pair<amqp_flags_t, const char*> names[] = {
+        {AMQP_BASIC_CONTENT_TYPE_FLAG, "content_type"},
+        {AMQP_BASIC_CONTENT_ENCODING_FLAG, "content_encoding"},
+        {AMQP_BASIC_HEADERS_FLAG, "headers"},
+        {AMQP_BASIC_DELIVERY_MODE_FLAG, "delivery_mode"},
+        {AMQP_BASIC_PRIORITY_FLAG, "priority"},
+        {AMQP_BASIC_CORRELATION_ID_FLAG, "correlation_id"},
+        {AMQP_BASIC_REPLY_TO_FLAG, "reply_to"},
+        {AMQP_BASIC_EXPIRATION_FLAG, "expiration"},
+        {AMQP_BASIC_MESSAGE_ID_FLAG, "message_id"},
+        {AMQP_BASIC_TIMESTAMP_FLAG, "timestamp"},
+        {AMQP_BASIC_TYPE_FLAG, "type"},
+        {AMQP_BASIC_USER_ID_FLAG, "user_id"},
+        {AMQP_BASIC_APP_ID_FLAG, "app_id"},
+        {AMQP_BASIC_CLUSTER_ID_FLAG, "cluster_id"},
+    };
+    for (const auto& [flag, name] : names)
+        if (p._flags & flag) m.properties.insert(name);
+    if (p._flags & AMQP_BASIC_HEADERS_FLAG) {
+        for (int i = 0; i < p.headers.num_entries; ++i) {
+            const amqp_table_entry_t& e = p.headers.entries[i];
+            const bool text = e.value.kind == AMQP_FIELD_KIND_UTF8 || e.value.kind == AMQP_FIELD_KIND_BYTES;
+            m.headers.emplace_back(
+                amqp::to_string(e.key),
+                text ? amqp::to_string(e.value.value.bytes) : "<kind " + std::to_string(e.value.kind) + ">");
+        }
+    }
     amqp_destroy_message(&message);
     amqp_maybe_release_buffers(state);
     boost::system::error_code ec;

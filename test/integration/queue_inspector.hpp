@@ -7,7 +7,9 @@
 #include <boost/json/object.hpp>
 
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cvgate::test {
@@ -19,6 +21,12 @@ struct QueuedMessage {
     std::string correlation_id;
     std::string message_id;
     int delivery_mode = 0;
+    // The basic properties the message has, by name ("content_type", "headers", ...).
+    std::set<std::string> properties;
+    // The `headers` table in order: string values as they are, others as "<kind N>".
+    std::vector<std::pair<std::string, std::string>> headers;
+    // A header's value, or nullopt.
+    std::optional<std::string> header(std::string_view name) const;
 };
 
 class QueueInspector {

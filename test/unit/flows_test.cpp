@@ -36,6 +36,49 @@ const std::string docx =
         30} +
     "word/document.xml";
 
+// What the flows report, and the request each report names.
+struct RecordingObserver final : jobs::Observer {
+    struct Report {
+        std::string what;
+        std::string correlation_id;
+        std::string trace_id;
+        std::string span_id;
+    };
+    std::vector<Report> reports;
+
+    void record(std::string what, const jobs::RequestContext& r) {
+        reports.push_back({std::move(what), r.correlation_id, std::string{r.trace.trace_id()},
+                           std::string{r.trace.span_id()}});
+    }
+    void rollback(std::string_view, std::string_view stage, std::string_view, std::string_view,
+                  const jobs::RequestContext& r) override {
+        record("rollback " + std::string{stage}, r);
+    }
+    void rollback_failed(std::string_view, std::string_view step, std::string_view, std::string_view,
+                         const jobs::RequestContext& r) override {
+        record("rollback step failed " + std::string{step}, r);
+    }
+    void cleanup_failed(std::string_view, std::string_view, const jobs::RequestContext& r) override {
+        record("cleanup failed", r);
+    }
+    void cv_rejected(std::string_view, std::string_view, std::string_view,
+                     const jobs::RequestContext& r) override {
+        record("cv rejected", r);
+    }
+    // What became of in-doubt calls, as the settler's thread reports it.
+    void in_doubt(std::string_view, std::string_view stage, std::string_view, std::string_view outcome,
+                  bool settled, const jobs::RequestContext&) override {
+        std::lock_guard lock{mutex};
+        outcomes.push_back(std::string{stage} + ":" + std::string{outcome} + (settled ? "" : ":unsettled"));
+    }
+    std::vector<std::string> seen() {
+        std::lock_guard lock{mutex};
+        return outcomes;
+    }
+    std::mutex mutex;
+    std::vector<std::string> outcomes;
+};
+
 struct Rig {
     fs::path dir = fs::temp_directory_path() / ("cvgate-flows-" + ids_suffix());
     exec::BlockingPool pool{2};
@@ -43,23 +86,12 @@ struct Rig {
     test::MemoryHotStore hot;
     test::MemoryColdStore cold;
     test::MemoryQueue queue;
-    // What became of in-doubt calls, as the settler's thread reports it.
-    struct Seen final : jobs::Observer {
-        void in_doubt(std::string_view, std::string_view stage, std::string_view, std::string_view outcome,
-                      bool settled, std::string_view) override {
-            std::lock_guard lock{mutex};
-            outcomes.push_back(std::string{stage} + ":" + std::string{outcome} +
-                               (settled ? "" : ":unsettled"));
-        }
-        std::vector<std::string> seen() {
-            std::lock_guard lock{mutex};
-            return outcomes;
-        }
-        std::mutex mutex;
-        std::vector<std::string> outcomes;
-    } observer;
+    RecordingObserver observer;
     jobs::Settler settler{std::chrono::seconds{1}};  // IN_DOUBT_SECONDS
     jobs::Limits limits;
+    // The requests' span: a caller's trace, continued.
+    ids::TraceContext trace =
+        ids::TraceContext::for_request("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "vendor=x");
 
     static std::string ids_suffix() { return jobs::new_job_id(); }
     ~Rig() { fs::remove_all(dir); }
@@ -93,13 +125,15 @@ struct Rig {
                           std::optional<std::string> use_delay = std::nullopt) {
         return with_form(
             std::move(files), std::move(jd_text),
-            [this](jobs::Intake& in) { return jobs::submit(ports(), limits, in, "corr-1"); },
+            [this](jobs::Intake& in) {
+                return jobs::submit(ports(), limits, in, {"corr-1", trace});
+            },
             std::move(use_delay));
     }
 
     jobs::Accepted add(const std::string& job_id, std::vector<File> files) {
         return with_form(std::move(files), jd, [this, job_id](jobs::Intake& in) {
-            return jobs::add_cvs(ports(), limits, job_id, in, "corr-2");
+            return jobs::add_cvs(ports(), limits, job_id, in, {"corr-2", trace});
         });
     }
 
@@ -180,6 +214,36 @@ TEST_CASE("a queue failure leaves no file, no document and no message", "[flows]
               rig.submit({{"a.pdf", pdf}, {"b.pdf", pdf}});
           }) == jobs::ErrorKind::unavailable);
     CHECK(rig.nothing_left());
+}
+
+TEST_CASE("the job messages of submit and add-cvs carry the request's span of its trace", "[flows][trace]") {
+    Rig rig;
+    const auto first = rig.submit({{"a.pdf", pdf}});
+    rig.trace = ids::TraceContext::for_request("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", "");
+    rig.add(first.job_id, {{"b.pdf", pdf}});
+    REQUIRE(rig.queue.traces.size() == 2);
+    CHECK(rig.queue.traces[0].trace_id() == "4bf92f3577b34da6a3ce929d0e0e4736");
+    CHECK(rig.queue.traces[0].traceparent().substr(36, 16) !=
+          "00f067aa0ba902b7");  // cvgate's span, not the caller's
+    CHECK(rig.queue.traces[0].tracestate() == "vendor=x");
+    CHECK(rig.queue.traces[1].traceparent() == rig.trace.traceparent());
+    CHECK(rig.queue.traces[1].trace_id() == "0af7651916cd43dd8448eb211c80319c");
+}
+
+TEST_CASE("every report of a rollback names the request's correlation id and trace",
+          "[flows][rollback][trace]") {
+    Rig rig;
+    rig.queue.failures.fail_next("publish");
+    rig.hot.failures.fail_next("remove");  // the rollback's own step fails too: reported
+    CHECK(error_kind_of([&] { rig.submit({{"a.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
+    REQUIRE(rig.observer.reports.size() == 2);
+    CHECK(rig.observer.reports[0].what == "rollback queue");
+    CHECK(rig.observer.reports[1].what == "rollback step failed undo hot storage");
+    for (const auto& report : rig.observer.reports) {
+        CHECK(report.correlation_id == "corr-1");
+        CHECK(report.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+        CHECK(report.span_id == rig.trace.span_id());
+    }
 }
 
 // In-doubt calls (CONTRACT.md, "Failure semantics"): the call took effect, but its answer came
@@ -397,7 +461,7 @@ TEST_CASE("add-cvs after a sync re-creates the hot document from cold storage", 
     doc["status"] = "complete";
     doc["results"].as_array().push_back(
         boost::json::object{{"cv_id", first.cvs[0].cv_id}, {"candidate_name", "A"}});
-    run(jobs::sync_job(rig.ports(), first.job_id));
+    run(jobs::sync_job(rig.ports(), first.job_id, {"corr-3", rig.trace}));
     REQUIRE(rig.hot.docs.empty());
     auto more = rig.add(first.job_id, {{"b.pdf", pdf}});
     CHECK(more.resumed);
@@ -425,7 +489,7 @@ TEST_CASE("add-cvs rollback of a re-created document deletes it", "[flows][rollb
     Rig rig;
     auto first = rig.submit({{"a.pdf", pdf}});
     rig.hot.docs[first.job_id]["status"] = "complete";
-    run(jobs::sync_job(rig.ports(), first.job_id));
+    run(jobs::sync_job(rig.ports(), first.job_id, {"corr-3", rig.trace}));
     rig.queue.failures.fail_next("publish");
     CHECK(error_kind_of([&] { rig.add(first.job_id, {{"b.pdf", pdf}}); }) == jobs::ErrorKind::unavailable);
     CHECK(rig.hot.docs.empty());
@@ -447,7 +511,7 @@ TEST_CASE("sync refuses a job that is not complete with 409 and its progress", "
     rig.hot.docs[job.job_id]["results"].as_array().push_back(
         boost::json::object{{"cv_id", job.cvs[0].cv_id}});
     try {
-        run(jobs::sync_job(rig.ports(), job.job_id));
+        run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace}));
         FAIL("synced");
     } catch (const jobs::Error& e) {
         CHECK(e.kind() == jobs::ErrorKind::conflict);
@@ -467,12 +531,12 @@ TEST_CASE("sync moves a complete job to cold storage, cleans hot storage, and a 
     doc["errors"].as_array().push_back(
         boost::json::object{{"cv_id", job.cvs[1].cv_id}, {"filename", "b.pdf"}, {"error", "parse failed"}});
     doc["status"] = "complete";
-    auto synced = run(jobs::sync_job(rig.ports(), job.job_id));
+    auto synced = run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace}));
     CHECK(synced.synced_cvs == 2);
     CHECK(rig.hot.docs.empty());
     CHECK(synced.job.at("total_successful_cvs") == 1);
     CHECK(synced.job.at("failed_cvs") == 1);
-    auto again = run(jobs::sync_job(rig.ports(), job.job_id));
+    auto again = run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace}));
     CHECK(again.already_synced);
     CHECK(again.job == synced.job);
 }
@@ -487,7 +551,7 @@ TEST_CASE("sync keeps a hot document that changed after it was read", "[flows][s
     rig.cold.during_sync = [&doc] {
         doc["results"].as_array().push_back(boost::json::object{{"cv_id", "late_001"}});
     };
-    auto synced = run(jobs::sync_job(rig.ports(), job.job_id));
+    auto synced = run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace}));
     CHECK(synced.hot_kept);
     CHECK(rig.hot.docs.size() == 1);
 }
@@ -500,7 +564,7 @@ TEST_CASE("sync whose document a concurrent sync removed first says nothing was 
     doc["results"].as_array().push_back(boost::json::object{{"cv_id", job.cvs[0].cv_id}});
     // The other sync commits and deletes the hot document while this one is in PostgreSQL.
     rig.cold.during_sync = [&rig, id = job.job_id] { rig.hot.docs.erase(id); };
-    auto synced = run(jobs::sync_job(rig.ports(), job.job_id));
+    auto synced = run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace}));
     CHECK_FALSE(synced.hot_kept);
     CHECK_FALSE(synced.cleanup_failed);
     CHECK(rig.hot.docs.empty());
@@ -512,7 +576,7 @@ TEST_CASE("a failed clean-up is reported, never undone into cold storage", "[flo
     auto job = rig.submit({{"a.pdf", pdf}});
     rig.hot.docs[job.job_id]["status"] = "complete";
     rig.hot.failures.fail_next("remove_if_unchanged");
-    auto synced = run(jobs::sync_job(rig.ports(), job.job_id));
+    auto synced = run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace}));
     CHECK(synced.cleanup_failed);
     CHECK(rig.cold.jobs.contains(job.job_id));
 }
@@ -523,7 +587,8 @@ TEST_CASE("a cold storage failure during sync is a 503-class error and keeps the
     auto job = rig.submit({{"a.pdf", pdf}});
     rig.hot.docs[job.job_id]["status"] = "complete";
     rig.cold.failures.fail_next("sync");
-    CHECK_THROWS_AS(run(jobs::sync_job(rig.ports(), job.job_id)), clients::ClientError);
+    CHECK_THROWS_AS(run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace})),
+                    clients::ClientError);
     CHECK(rig.hot.docs.size() == 1);
 }
 
@@ -539,7 +604,7 @@ TEST_CASE("status and results of unknown or synced jobs are 404 with a hint", "[
     }
     auto job = rig.submit({{"a.pdf", pdf}});
     rig.hot.docs[job.job_id]["status"] = "complete";
-    run(jobs::sync_job(rig.ports(), job.job_id));
+    run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace}));
     try {
         run(jobs::job_status(rig.ports(), job.job_id));
         FAIL();

@@ -228,12 +228,15 @@ public:
 class MemoryQueue final : public jobs::JobQueue {
 public:
     std::vector<boost::json::object> published;
+    std::vector<ids::TraceContext> traces;  // the trace each message was published with
     FailureSwitch failures;
 
-    jobs::Task<void> publish(const boost::json::object& message, std::string_view) override {
+    jobs::Task<void> publish(const boost::json::object& message, std::string_view,
+                             const ids::TraceContext& trace) override {
         failures.check("publish", "rabbitmq");
         published.push_back(message);
         failures.check_doubt("publish", "rabbitmq");
+        traces.push_back(trace);
         co_return;
     }
     jobs::Task<void> ping() override {

@@ -16,13 +16,20 @@ jobs::Task<void> AmqpJobQueue::ensure_queue() {
     declared_.store(true);
 }
 
-jobs::Task<void> AmqpJobQueue::publish(const boost::json::object& message, std::string_view correlation_id) {
+jobs::Task<void> AmqpJobQueue::publish(const boost::json::object& message, std::string_view correlation_id,
+                                       const ids::TraceContext& trace) {
     co_await ensure_queue();
     clients::amqp::Message m;
     m.routing_key = queue_;
     m.body = boost::json::serialize(message);
     m.correlation_id = correlation_id;
     m.message_id = ids::uuid_v4();
+    // W3C Trace Context over AMQP: the consumer's spans become children of cvgate's. Services
+    // that do not trace ignore headers they do not know; body and properties stay as they were.
+    if (!trace.empty()) {
+        m.headers.emplace_back("traceparent", trace.traceparent());
+        if (!trace.tracestate().empty()) m.headers.emplace_back("tracestate", trace.tracestate());
+    }
     try {
         co_await publisher_.publish(std::move(m));
     } catch (const clients::ClientError& e) {

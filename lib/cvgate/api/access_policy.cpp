@@ -44,7 +44,7 @@ void AccessPolicy::decorate(const http::RequestHead& head, http::Response& respo
     if (origin.empty() || !origin_allowed(origin)) return;
     response.set(http::Field::access_control_allow_origin, origin);
     response.set(http::Field::vary, "Origin");
-    response.set(http::Field::access_control_expose_headers, "X-Correlation-ID, Retry-After");
+    response.set(http::Field::access_control_expose_headers, "X-Correlation-ID, traceparent, Retry-After");
 }
 
 http::Response AccessPolicy::preflight(const http::Request& request, std::string_view methods) const {
@@ -53,7 +53,7 @@ http::Response AccessPolicy::preflight(const http::Request& request, std::string
     if (!origins_.empty() && !origin.empty() && origin_allowed(origin)) {
         res.set(http::Field::access_control_allow_methods, methods);
         res.set(http::Field::access_control_allow_headers,
-                "Authorization, Content-Type, X-API-Key, X-Correlation-ID");
+                "Authorization, Content-Type, X-API-Key, X-Correlation-ID, traceparent, tracestate");
         res.set(http::Field::access_control_max_age, "600");
     }
     return res;

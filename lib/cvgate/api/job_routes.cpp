@@ -84,6 +84,11 @@ std::optional<std::string> idempotency_key_of(const Context& ctx, const http::Re
     return std::string{key};
 }
 
+// What the flows' log lines and job messages say of the request.
+jobs::RequestContext request_context(const http::Request& req) {
+    return jobs::RequestContext{std::string{req.correlation_id()}, req.trace()};
+}
+
 // The 202 bodies.
 object submitted(const jobs::Accepted& accepted) {
     object body{{"job_id", accepted.job_id},
@@ -106,13 +111,13 @@ object cvs_added(const jobs::Accepted& accepted) {
 
 // `work` once per Idempotency-Key (every replica shares the keys), or just `work`.
 awaitable<object> at_most_once(Context& ctx, const std::optional<std::string>& key, std::string fingerprint,
-                               std::string_view correlation_id, std::function<awaitable<object>()> work) {
+                               const http::Request& req, std::function<awaitable<object>()> work) {
     if (!key) co_return co_await work();
     // Arguments named first: GCC 12 mishandles temporaries inside a co_await expression.
     std::string key_text = *key;
-    std::string correlation{correlation_id};
+    jobs::RequestContext request = request_context(req);
     co_return co_await jobs::once(*ctx.config.idempotency, ctx.ports.observer, ctx.ports.settler,
-                                  std::move(key_text), std::move(fingerprint), std::move(correlation),
+                                  std::move(key_text), std::move(fingerprint), std::move(request),
                                   std::move(work));
 }
 
@@ -123,9 +128,10 @@ awaitable<http::Response> submit(Context& ctx, http::Request& req) {
     IntakeSink sink{intake};
     co_await http::read_form(req, sink, ctx.config.form);
     auto work = [&ctx, &req, &intake]() -> awaitable<object> {
+        jobs::RequestContext request = request_context(req);  // named: see GCC 12 note in exec/offload.hpp
         try {
-            const auto accepted = co_await jobs::submit(ctx.ports, ctx.config.limits, intake,
-                                                        std::string{req.correlation_id()});
+            const auto accepted =
+                co_await jobs::submit(ctx.ports, ctx.config.limits, intake, std::move(request));
             co_return submitted(accepted);
         } catch (jobs::AcceptanceInDoubt& e) {
             e.answer = submitted(e.accepted());  // what a retry gets if the broker confirms it late
@@ -134,8 +140,7 @@ awaitable<http::Response> submit(Context& ctx, http::Request& req) {
     };
     std::string fingerprint = "submit " + intake.fingerprint();
     std::function<awaitable<object>()> once_work = std::move(work);
-    const object body =
-        co_await at_most_once(ctx, key, std::move(fingerprint), req.correlation_id(), std::move(once_work));
+    const object body = co_await at_most_once(ctx, key, std::move(fingerprint), req, std::move(once_work));
     co_return http::json_response(http::Status::accepted, body);
 }
 
@@ -147,9 +152,10 @@ awaitable<http::Response> add_cvs(Context& ctx, http::Request& req) {
     IntakeSink sink{intake};
     co_await http::read_form(req, sink, ctx.config.form);
     auto work = [&ctx, &req, &intake, job_id]() -> awaitable<object> {
+        jobs::RequestContext request = request_context(req);  // named: see GCC 12 note in exec/offload.hpp
         try {
-            const auto accepted = co_await jobs::add_cvs(ctx.ports, ctx.config.limits, job_id, intake,
-                                                         std::string{req.correlation_id()});
+            const auto accepted =
+                co_await jobs::add_cvs(ctx.ports, ctx.config.limits, job_id, intake, std::move(request));
             co_return cvs_added(accepted);
         } catch (jobs::AcceptanceInDoubt& e) {
             e.answer = cvs_added(e.accepted());
@@ -158,8 +164,7 @@ awaitable<http::Response> add_cvs(Context& ctx, http::Request& req) {
     };
     std::string fingerprint = "add-cvs " + job_id + " " + intake.fingerprint();
     std::function<awaitable<object>()> once_work = std::move(work);
-    const object body =
-        co_await at_most_once(ctx, key, std::move(fingerprint), req.correlation_id(), std::move(once_work));
+    const object body = co_await at_most_once(ctx, key, std::move(fingerprint), req, std::move(once_work));
     co_return http::json_response(http::Status::accepted, body);
 }
 
@@ -168,7 +173,8 @@ awaitable<http::Response> status(Context& ctx, http::Request& req) {
 }
 
 awaitable<http::Response> sync(Context& ctx, http::Request& req) {
-    auto synced = co_await jobs::sync_job(ctx.ports, job_id_of(req));
+    jobs::RequestContext request = request_context(req);  // named: see GCC 12 note in exec/offload.hpp
+    auto synced = co_await jobs::sync_job(ctx.ports, job_id_of(req), std::move(request));
     object body{{"message", synced.already_synced ? "Job already synced" : "Job synced successfully"},
                 {"synced_cvs", static_cast<std::int64_t>(synced.synced_cvs)},
                 {"job", std::move(synced.job)}};

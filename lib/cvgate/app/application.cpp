@@ -14,6 +14,7 @@
 #include <cvgate/app/crash_recovery.hpp>
 #include <cvgate/app/measured_ports.hpp>
 #include <cvgate/app/metrics.hpp>
+#include <cvgate/app/request_log.hpp>
 #include <cvgate/clients/postgres/migrations.hpp>
 #include <cvgate/jobs/settler.hpp>
 
@@ -27,62 +28,6 @@
 namespace cvgate::app {
 
 namespace {
-
-// Rollbacks and clean-up failures, as log lines an operator can act on.
-class FlowLog final : public jobs::Observer {
-public:
-    FlowLog(Logger& logger, Metrics& metrics) : logger_{logger}, metrics_{metrics} {}
-    void accepted(std::string_view flow, std::size_t) override {
-        metrics_.count_submission(flow, "accepted");
-    }
-    void rollback(std::string_view flow, std::string_view stage, std::string_view job_id,
-                  std::string_view cause, std::string_view correlation_id) override {
-        metrics_.count_submission(flow, "rolled_back");
-        metrics_.count_rollback(flow, stage);
-        logger_.warning("rollback", {{"flow", flow},
-                                     {"stage", stage},
-                                     {"job_id", job_id},
-                                     {"cause", cause},
-                                     {"correlation_id", correlation_id}});
-    }
-    void rollback_failed(std::string_view flow, std::string_view step, std::string_view job_id,
-                         std::string_view error, std::string_view correlation_id) override {
-        metrics_.count_rollback_failure(flow, step);
-        logger_.error("rollback step failed", {{"flow", flow},
-                                               {"step", step},
-                                               {"job_id", job_id},
-                                               {"error", error},
-                                               {"correlation_id", correlation_id}});
-    }
-    void in_doubt(std::string_view flow, std::string_view stage, std::string_view job_id,
-                  std::string_view outcome, bool settled, std::string_view correlation_id) override {
-        const std::string counted = settled || outcome == "accepted_late"
-                                        ? std::string{outcome}
-                                        : std::string{outcome} + "_unsettled";
-        metrics_.count_in_doubt(flow, counted);
-        const std::string_view message =
-            outcome == "accepted_late" ? "in-doubt publish confirmed late: the job was accepted"
-                                       : (settled ? "in-doubt call settled: rolled back"
-                                                  : "in-doubt call did not settle in time: rolled back");
-        logger_.warning(message, {{"flow", flow},
-                                  {"stage", stage},
-                                  {"job_id", job_id},
-                                  {"outcome", outcome},
-                                  {"settled", settled},
-                                  {"correlation_id", correlation_id}});
-    }
-    void cleanup_failed(std::string_view job_id, std::string_view error) override {
-        logger_.error("hot storage clean-up failed", {{"job_id", job_id}, {"error", error}});
-    }
-    void cv_rejected(std::string_view job_id, std::string_view cv_id, std::string_view reason) override {
-        logger_.error("cold storage refused a CV; it stays in hot storage",
-                      {{"job_id", job_id}, {"cv_id", cv_id}, {"reason", reason}});
-    }
-
-private:
-    Logger& logger_;
-    Metrics& metrics_;
-};
 
 http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& metrics,
                                    const api::AccessPolicy& policy) {
@@ -99,19 +44,10 @@ http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& met
     o.on_access = [&logger, &metrics](const http::AccessRecord& r) {
         metrics.observe_request(r.route, boost::beast::http::to_string(r.method), r.status,
                                 std::chrono::duration<double>(r.duration).count(), r.body_bytes_in);
-        if (!logger.enabled(LogLevel::info)) return;
-        logger.info("request", {{"method", boost::beast::http::to_string(r.method)},
-                                {"path", r.target},
-                                {"route", r.route},
-                                {"status", r.status},
-                                {"bytes_in", r.body_bytes_in},
-                                {"bytes_out", r.body_bytes_out},
-                                {"duration_ms", static_cast<double>(r.duration.count()) / 1000.0},
-                                {"correlation_id", r.correlation_id}});
+        log_access(logger, r);
     };
     o.on_error = [&logger](const http::Request& req, std::string_view what) {
-        logger.error("unhandled error",
-                     {{"route", req.route()}, {"error", what}, {"correlation_id", req.correlation_id()}});
+        log_unhandled_error(logger, req, what);
     };
     api::use_cvgate_headers(o, &policy);
     return o;

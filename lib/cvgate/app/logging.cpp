@@ -141,7 +141,7 @@ Logger::Shard& Logger::shard() {
 }
 
 void Logger::format_line(std::string& out, LogLevel level, std::string_view message,
-                         std::initializer_list<LogField> fields) const {
+                         std::span<const LogField> fields) const {
     if (format_ == LogFormat::json) {
         out += "{\"ts\":\"";
         append_timestamp(out);
@@ -197,7 +197,7 @@ void Logger::format_line(std::string& out, LogLevel level, std::string_view mess
     out += '\n';
 }
 
-void Logger::log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+void Logger::log_fields(LogLevel level, std::string_view message, std::span<const LogField> fields) {
     if (!enabled(level)) return;
     Shard& own = shard();
     bool wake = false;

@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -48,7 +49,11 @@ public:
     ~Logger();  // writes what is queued
 
     bool enabled(LogLevel level) const noexcept { return level >= level_; }
-    void log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
+    void log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {}) {
+        log_fields(level, message, std::span<const LogField>{fields.begin(), fields.size()});
+    }
+    // For lines whose fields are only known at run time (some present, some not).
+    void log_fields(LogLevel level, std::string_view message, std::span<const LogField> fields);
     void debug(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::debug, m, f); }
     void info(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::info, m, f); }
     void warning(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::warning, m, f); }
@@ -62,7 +67,7 @@ private:
     struct Shard;  // one thread's lines waiting to be written
     Shard& shard();
     void format_line(std::string& out, LogLevel level, std::string_view message,
-                     std::initializer_list<LogField> fields) const;
+                     std::span<const LogField> fields) const;
     void writer_loop();
 
     LogLevel level_;

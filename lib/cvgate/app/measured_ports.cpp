@@ -78,8 +78,9 @@ jobs::Task<std::optional<std::string>> MeasuredColdStore::remove_candidate(std::
 }
 jobs::Task<void> MeasuredColdStore::ping() { return timed(metrics_, "postgresql", "ping", inner_.ping()); }
 
-jobs::Task<void> MeasuredJobQueue::publish(const boost::json::object& m, std::string_view c) {
-    return timed(metrics_, "rabbitmq", "publish", inner_.publish(m, c));
+jobs::Task<void> MeasuredJobQueue::publish(const boost::json::object& m, std::string_view c,
+                                           const ids::TraceContext& t) {
+    return timed(metrics_, "rabbitmq", "publish", inner_.publish(m, c, t));
 }
 jobs::Task<void> MeasuredJobQueue::ping() { return timed(metrics_, "rabbitmq", "ping", inner_.ping()); }
 

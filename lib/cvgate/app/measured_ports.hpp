@@ -47,7 +47,8 @@ private:
 class MeasuredJobQueue final : public jobs::JobQueue {
 public:
     MeasuredJobQueue(jobs::JobQueue& inner, Metrics& metrics) : inner_{inner}, metrics_{metrics} {}
-    jobs::Task<void> publish(const boost::json::object& message, std::string_view correlation_id) override;
+    jobs::Task<void> publish(const boost::json::object& message, std::string_view correlation_id,
+                             const ids::TraceContext& trace) override;
     jobs::Task<void> ping() override;
 
 private:

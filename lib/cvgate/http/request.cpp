@@ -3,6 +3,11 @@
 
 namespace cvgate::http {
 
+const ids::TraceContext& Request::trace() const noexcept {
+    static const ids::TraceContext untraced;
+    return trace_ ? *trace_ : untraced;
+}
+
 std::string_view Request::path() const noexcept {
     auto t = target();
     return t.substr(0, t.find('?'));

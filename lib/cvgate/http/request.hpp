@@ -1,6 +1,9 @@
 #pragma once
-// What a handler sees of a request: the head, the route's parameters, the correlation id,
-// and a body it pulls chunk by chunk (or whole, under a limit) — never buffered for it.
+// What a handler sees of a request: the head, the route's parameters, the correlation id and
+// trace context the application gave it, and a body it pulls chunk by chunk (or whole, under a
+// limit) — never buffered for it.
+
+#include <cvgate/ids/trace_context.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/field.hpp>
@@ -57,8 +60,10 @@ public:
 
 class Request {
 public:
-    Request(const RequestHead& head, BodySource& body, std::string_view correlation_id)
-        : head_{&head}, body_{&body}, correlation_id_{correlation_id} {}
+    // `trace` (may be null: not traced) must outlive the request.
+    Request(const RequestHead& head, BodySource& body, std::string_view correlation_id,
+            const ids::TraceContext* trace = nullptr)
+        : head_{&head}, body_{&body}, correlation_id_{correlation_id}, trace_{trace} {}
 
     Verb method() const noexcept { return head_->method(); }
     std::string_view target() const noexcept { return head_->target(); }
@@ -72,6 +77,8 @@ public:
     std::string_view param(std::string_view name) const noexcept { return params_.get(name); }
     RouteParams& params() noexcept { return params_; }
     std::string_view correlation_id() const noexcept { return correlation_id_; }
+    // The request's span (ServerOptions::trace_context); empty when not traced.
+    const ids::TraceContext& trace() const noexcept;
 
     // The route template that matched (`/jobs/{job_id}/status`), for logs and metrics.
     std::string_view route() const noexcept { return route_; }
@@ -86,6 +93,7 @@ private:
     const RequestHead* head_;
     BodySource* body_;
     std::string_view correlation_id_;
+    const ids::TraceContext* trace_;
     std::string_view route_;
     RouteParams params_;
 };

@@ -6,6 +6,7 @@
 #include <cvgate/http/request.hpp>
 #include <cvgate/http/response.hpp>
 #include <cvgate/http/router.hpp>
+#include <cvgate/ids/trace_context.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -39,6 +40,7 @@ struct AccessRecord {
     std::uint64_t body_bytes_out;
     std::chrono::microseconds duration;
     std::string_view correlation_id;
+    const ids::TraceContext& trace;  // empty when not traced
 };
 
 struct ServerOptions {
@@ -51,11 +53,17 @@ struct ServerOptions {
     // taken from its head or made up. Called once per request, early refusals included;
     // without it requests have no id.
     std::function<std::string(const RequestHead&)> request_id;
+    // The span the server opens for a request (W3C Trace Context: the caller's trace, or a new
+    // one), from its head. Called once per request, early refusals included; without it
+    // requests are not traced (an empty context).
+    std::function<ids::TraceContext(const RequestHead&)> trace_context;
     // Last touch on every response, early refusals (400, 413, 431, 501, 503 busy) included:
-    // the application's headers (Server, the request id, CORS). `head` is what was read of
-    // the request; its fields are missing when the head itself was refused. The server
-    // sets Date, Content-Length and Connection.
-    std::function<void(const RequestHead& head, std::string_view request_id, Response&)> on_response;
+    // the application's headers (Server, the request id, the trace, CORS). `head` is what was
+    // read of the request; its fields are missing when the head itself was refused. The
+    // server sets Date, Content-Length and Connection.
+    std::function<void(const RequestHead& head, std::string_view request_id, const ids::TraceContext& trace,
+                       Response&)>
+        on_response;
     // A handler threw something that is not an HttpError (the client gets a bare 500).
     std::function<void(const Request&, std::string_view what)> on_error;
 };

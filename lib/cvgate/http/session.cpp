@@ -139,17 +139,19 @@ private:
     asio::awaitable<bool> finish_body();
     asio::awaitable<bool> write(Response& response, bool head_only);
     std::string request_id(const RequestHead& head) const;
+    ids::TraceContext trace_context(const RequestHead& head) const;
     std::string_view buffered_text() const {
         const auto data = buffer_.data();
         return {static_cast<const char*>(data.data()), data.size()};
     }
-    void stamp(const RequestHead& head, std::string_view request_id, Response& response,
-               bool keep_alive) const;
+    void stamp(const RequestHead& head, std::string_view request_id, const ids::TraceContext& trace,
+               Response& response, bool keep_alive) const;
     asio::awaitable<void> answer_and_close(Response response, std::chrono::steady_clock::time_point start,
                                            bool head_complete);
     asio::awaitable<void> close_gracefully();
     void log(Verb method, std::string_view target, std::string_view route, unsigned status, std::uint64_t out,
-             std::chrono::steady_clock::time_point start, std::string_view correlation_id);
+             std::chrono::steady_clock::time_point start, std::string_view correlation_id,
+             const ids::TraceContext& trace);
 
     beast::tcp_stream stream_;
     IdleSet& idle_;
@@ -281,13 +283,17 @@ std::string Session::request_id(const RequestHead& head) const {
     return shared_->options.request_id ? shared_->options.request_id(head) : std::string{};
 }
 
+ids::TraceContext Session::trace_context(const RequestHead& head) const {
+    return shared_->options.trace_context ? shared_->options.trace_context(head) : ids::TraceContext{};
+}
+
 // What every response gets, early refusals included: the server's own fields, then the
 // application's hook.
-void Session::stamp(const RequestHead& head, std::string_view request_id, Response& response,
-                    bool keep_alive) const {
+void Session::stamp(const RequestHead& head, std::string_view request_id, const ids::TraceContext& trace,
+                    Response& response, bool keep_alive) const {
     response.version(11);
     response.set(Field::date, http_date());
-    if (shared_->options.on_response) shared_->options.on_response(head, request_id, response);
+    if (shared_->options.on_response) shared_->options.on_response(head, request_id, trace, response);
     response.keep_alive(keep_alive);
     response.prepare_payload();
 }
@@ -306,20 +312,21 @@ asio::awaitable<void> Session::answer_and_close(Response response,
         route = shared_->router->match(head.method(), target.substr(0, target.find('?')), params).pattern;
     }
     const std::string id = request_id(head);
-    stamp(head, id, response, false);
+    const ids::TraceContext trace = trace_context(head);
+    stamp(head, id, trace, response, false);
     linger_ = true;
     co_await write(response, false);
-    log(head.method(), head.target(), route, response.result_int(), response.body().size(), start, id);
+    log(head.method(), head.target(), route, response.result_int(), response.body().size(), start, id, trace);
 }
 
 void Session::log(Verb method, std::string_view target, std::string_view route, unsigned status,
                   std::uint64_t out, std::chrono::steady_clock::time_point start,
-                  std::string_view correlation_id) {
+                  std::string_view correlation_id, const ids::TraceContext& trace) {
     if (!shared_->options.on_access) return;
     shared_->options.on_access(AccessRecord{
         method, target, route, status, body_bytes_in_, out,
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start),
-        correlation_id});
+        correlation_id, trace});
 }
 
 asio::awaitable<void> Session::run() {
@@ -373,7 +380,8 @@ asio::awaitable<void> Session::run() {
         InFlight counted{shared_->in_flight};
         expect_continue_ = beast::iequals(head[Field::expect], "100-continue");
         const std::string correlation_id = request_id(head);
-        Request request{head, *this, correlation_id};
+        const ids::TraceContext trace = trace_context(head);
+        Request request{head, *this, correlation_id, &trace};
         std::string_view route;
         Response response;
         bool aborted = false;
@@ -388,7 +396,7 @@ asio::awaitable<void> Session::run() {
             response = error_response(Status::internal_server_error, "Internal server error");
         }
         if (aborted) {
-            log(head.method(), head.target(), route, 499, 0, start, correlation_id);
+            log(head.method(), head.target(), route, 499, 0, start, correlation_id, trace);
             break;
         }
 
@@ -396,11 +404,11 @@ asio::awaitable<void> Session::run() {
         linger_ = !body_consumed;
         const bool keep_alive =
             parser.get().keep_alive() && body_consumed && !shared_->draining.load(std::memory_order_relaxed);
-        stamp(head, correlation_id, response, keep_alive);
+        stamp(head, correlation_id, trace, response, keep_alive);
 
         const bool written = co_await write(response, head.method() == Verb::head);
         log(head.method(), head.target(), route, response.result_int(),
-            head.method() == Verb::head ? 0 : response.body().size(), start, correlation_id);
+            head.method() == Verb::head ? 0 : response.body().size(), start, correlation_id, trace);
         if (!written || !keep_alive) break;
     }
     co_await close_gracefully();

@@ -1,20 +1,12 @@
 #include <cvgate/ids/uuid.hpp>
 
+#include <cvgate/ids/random.hpp>
+
 #include <array>
 #include <cstdint>
-#include <random>
 
 namespace cvgate::ids {
 namespace {
-
-std::mt19937_64& generator() {
-    thread_local std::mt19937_64 engine = [] {
-        std::random_device device;
-        std::seed_seq seed{device(), device(), device(), device(), device(), device()};
-        return std::mt19937_64{seed};
-    }();
-    return engine;
-}
 
 bool is_hex(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -23,10 +15,9 @@ bool is_hex(char c) noexcept {
 }  // namespace
 
 std::string uuid_v4() {
-    auto& engine = generator();
     std::array<std::uint8_t, 16> bytes{};
     for (std::size_t i = 0; i < bytes.size(); i += 8) {
-        std::uint64_t word = engine();
+        const std::uint64_t word = random_u64();
         for (std::size_t j = 0; j < 8; ++j) bytes[i + j] = static_cast<std::uint8_t>(word >> (8 * j));
     }
     bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x40);  // version 4

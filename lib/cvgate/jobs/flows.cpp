@@ -117,7 +117,7 @@ bool holds_cv(const boost::json::object& doc, std::string_view cv_id) {
 struct Request {
     std::string_view flow;  // a literal
     std::string job_id;
-    std::string correlation_id;
+    RequestContext request;
 };
 
 using Outcome = exec::Settlement::Outcome;
@@ -136,7 +136,7 @@ void when_settled(Ports p, std::shared_ptr<exec::Settlement> doubt,
 }
 
 void rolling_back(Ports& p, const Request& r, std::string_view stage, const std::exception_ptr& cause) {
-    p.observer.rollback(r.flow, stage, r.job_id, what_of(cause), r.correlation_id);
+    p.observer.rollback(r.flow, stage, r.job_id, what_of(cause), r.request);
 }
 
 // Rollback steps: best effort, a failure is reported and never thrown over the original error.
@@ -149,7 +149,7 @@ Task<void> remove_files_quietly(Ports& p, const Request& r, const Intent& intent
             co_await p.uploads.remove(r.job_id, std::move(names));
         }
     } catch (const std::exception& e) {
-        p.observer.rollback_failed(r.flow, "remove files", r.job_id, e.what(), r.correlation_id);
+        p.observer.rollback_failed(r.flow, "remove files", r.job_id, e.what(), r.request);
     }
 }
 
@@ -162,7 +162,7 @@ Task<void> undo_hot_quietly(Ports& p, const Request& r, const Intent& intent) {
         else if (intent.hot == "reopened")
             co_await p.hot.undo_reopen(r.job_id, intent.added, intent.old_status);
     } catch (const std::exception& e) {
-        p.observer.rollback_failed(r.flow, "undo hot storage", r.job_id, e.what(), r.correlation_id);
+        p.observer.rollback_failed(r.flow, "undo hot storage", r.job_id, e.what(), r.request);
     }
 }
 
@@ -172,7 +172,7 @@ Task<void> forget_quietly(Ports& p, const Request& r, const Intent& intent) {
     try {
         co_await p.uploads.forget(intent.id);
     } catch (const std::exception& e) {
-        p.observer.rollback_failed(r.flow, "forget journal entry", r.job_id, e.what(), r.correlation_id);
+        p.observer.rollback_failed(r.flow, "forget journal entry", r.job_id, e.what(), r.request);
     }
 }
 
@@ -215,10 +215,9 @@ Task<void> keep_absent(Ports& p, const Request& r, exec::Deadline until) {
         try {
             if (co_await p.hot.remove(r.job_id))
                 p.observer.rollback(r.flow, "hot_storage", r.job_id,
-                                    "a document of the in-doubt insert appeared late; removed",
-                                    r.correlation_id);
+                                    "a document of the in-doubt insert appeared late; removed", r.request);
         } catch (const std::exception& e) {
-            p.observer.rollback_failed(r.flow, "delete late document", r.job_id, e.what(), r.correlation_id);
+            p.observer.rollback_failed(r.flow, "delete late document", r.job_id, e.what(), r.request);
         }
     }
 }
@@ -240,7 +239,7 @@ bool undo_when_settled(Ports& p, const Request& r, std::string_view stage,
         // in-doubt limit, and removed if it came back. The journal entry stays until then.
         if (intent.hot == "inserted" || intent.hot == "created") co_await keep_absent(p, r, until);
         co_await forget_quietly(p, r, intent);
-        p.observer.in_doubt(r.flow, stage, r.job_id, "rolled_back", outcome.has_value(), r.correlation_id);
+        p.observer.in_doubt(r.flow, stage, r.job_id, "rolled_back", outcome.has_value(), r.request);
     };
     when_settled(p, std::move(doubt), std::move(then));
     return true;
@@ -260,18 +259,18 @@ std::shared_ptr<exec::Settlement> accept_or_undo_when_settled(Ports& p, const Re
         if (outcome == Outcome::succeeded) {
             co_await forget_quietly(p, r, intent);
             p.observer.accepted(r.flow, files);
-            p.observer.in_doubt(r.flow, "queue", r.job_id, "accepted_late", true, r.correlation_id);
+            p.observer.in_doubt(r.flow, "queue", r.job_id, "accepted_late", true, r.request);
             verdict->resolve(Outcome::succeeded);
             co_return;
         }
         p.observer.rollback(r.flow, "queue", r.job_id,
                             outcome ? "the broker refused the in-doubt publish, or the channel was lost"
                                     : "the in-doubt publish did not settle in time",
-                            r.correlation_id);
+                            r.request);
         co_await undo_hot_quietly(p, r, intent);
         co_await remove_files_quietly(p, r, intent);
         co_await forget_quietly(p, r, intent);
-        p.observer.in_doubt(r.flow, "queue", r.job_id, "rolled_back", outcome.has_value(), r.correlation_id);
+        p.observer.in_doubt(r.flow, "queue", r.job_id, "rolled_back", outcome.has_value(), r.request);
         verdict->resolve(Outcome::failed);
     };
     when_settled(p, std::move(doubt), std::move(then));
@@ -280,15 +279,16 @@ std::shared_ptr<exec::Settlement> accept_or_undo_when_settled(Ports& p, const Re
 
 }  // namespace
 
-Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string correlation_id) {
+Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, RequestContext request) {
     const Form form = validate_form(intake, limits);
     require_files(intake);
     Accepted out;
     out.job_id = new_job_id();
-    out.correlation_id = correlation_id;
+    out.correlation_id = request.correlation_id;
     out.skipped = intake.skipped();
     const std::string& job_id = out.job_id;
-    const Request r{"submit", job_id, correlation_id};
+    const std::string& correlation_id = request.correlation_id;
+    const Request r{"submit", job_id, request};
     fault_point("submit.staged");
 
     // 1. Disk: final names, flushed, before anything points at them. The journal entry says
@@ -321,7 +321,7 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
     // 3. Queue, with the broker's confirm. Rollback: the document and the directory.
     try {
         const auto message = job_message(job_id, correlation_id, form.jd_text, form.use_delay, out.cvs);
-        co_await p.queue.publish(message, correlation_id);
+        co_await p.queue.publish(message, correlation_id, request.trace);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -342,7 +342,7 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, std::string
 }
 
 Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake& intake,
-                       std::string correlation_id) {
+                       RequestContext request) {
     auto hot = co_await p.hot.find(job_id);
     std::optional<ColdJob> cold = co_await p.cold.find(job_id);
     if (!hot && !cold) throw Error{ErrorKind::not_found, "Job not found"};
@@ -353,7 +353,8 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     out.job_id = job_id;
     out.skipped = intake.skipped();
     const auto added = static_cast<std::int64_t>(intake.accepted_count());
-    const Request r{"add_cvs", job_id, correlation_id};
+    const std::string& correlation_id = request.correlation_id;
+    const Request r{"add_cvs", job_id, request};
     // The new cv ids, from the job's counter in cold storage: atomic across replicas, never
     // lowered, whatever became of the files (the results worker removes the job directory)
     // or of erased candidates.
@@ -428,7 +429,7 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     out.correlation_id = job_correlation_id;
     try {
         const auto message = job_message(job_id, job_correlation_id, jd_text, form.use_delay, out.cvs);
-        co_await p.queue.publish(message, job_correlation_id);
+        co_await p.queue.publish(message, job_correlation_id, request.trace);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -457,7 +458,7 @@ Task<boost::json::object> job_status(Ports p, std::string job_id) {
     throw Error{ErrorKind::not_found, "Job not found"};
 }
 
-Task<Synced> sync_job(Ports p, std::string job_id) {
+Task<Synced> sync_job(Ports p, std::string job_id, RequestContext request) {
     Synced out;
     // 1. Check.
     auto doc = co_await p.hot.find(job_id);
@@ -496,7 +497,7 @@ Task<Synced> sync_job(Ports p, std::string job_id) {
         // Some CVs are not in cold storage: the document stays, holding them, and the answer
         // says which and why. A sync again stores nothing new for them, and never loops on 503.
         out.hot_kept = true;
-        for (const auto& r : stored.rejected) p.observer.cv_rejected(job_id, r.cv_id, r.reason);
+        for (const auto& r : stored.rejected) p.observer.cv_rejected(job_id, r.cv_id, r.reason, request);
         auto results = co_await p.cold.results(job_id);
         if (results) out.job = std::move(*results);
         co_return out;
@@ -512,7 +513,7 @@ Task<Synced> sync_job(Ports p, std::string job_id) {
         }
     } catch (const std::exception& e) {
         out.cleanup_failed = true;
-        p.observer.cleanup_failed(job_id, e.what());
+        p.observer.cleanup_failed(job_id, e.what(), request);
     }
 
     auto results = co_await p.cold.results(job_id);

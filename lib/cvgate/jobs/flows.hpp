@@ -44,11 +44,11 @@ private:
 };
 
 // POST /jobs/submit, after the form was read: disk -> hot storage -> queue, with rollback.
-Task<Accepted> submit(Ports ports, const Limits& limits, Intake& intake, std::string correlation_id);
+Task<Accepted> submit(Ports ports, const Limits& limits, Intake& intake, RequestContext request);
 
 // POST /jobs/{job_id}/add-cvs: more CVs for a job in hot or cold storage.
 Task<Accepted> add_cvs(Ports ports, const Limits& limits, std::string job_id, Intake& intake,
-                       std::string correlation_id);
+                       RequestContext request);
 
 // GET /jobs/{job_id}/status: the hot document as stored.
 Task<boost::json::object> job_status(Ports ports, std::string job_id);
@@ -64,7 +64,7 @@ struct Synced {
 };
 
 // POST /jobs/{job_id}/sync: hot -> cold, incremental and idempotent, then clean-up.
-Task<Synced> sync_job(Ports ports, std::string job_id);
+Task<Synced> sync_job(Ports ports, std::string job_id, RequestContext request);
 
 // GET /jobs/{job_id}/results.
 Task<boost::json::object> job_results(Ports ports, std::string job_id);

@@ -36,7 +36,7 @@ std::shared_ptr<exec::Settlement> verdict_of(const std::exception_ptr& failure, 
 }  // namespace
 
 Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, Settler& settler, std::string key,
-                               std::string fingerprint, std::string correlation_id,
+                               std::string fingerprint, RequestContext request,
                                std::function<Task<boost::json::object>()> work) {
     KeyClaim claim = co_await keys.claim(key, fingerprint);
     if (claim.outcome == KeyClaim::Outcome::replay) co_return std::move(claim.answer);
@@ -57,7 +57,7 @@ Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, Settl
         // A retry waits for the key until the publish settled, then replays the 202 or does the work.
         const auto limit = settler.limit() + std::chrono::seconds{10};
         auto settle = [&keys, &observer, key, token = claim.token, verdict,
-                       late_answer = std::move(late_answer), correlation_id, limit]() -> Task<void> {
+                       late_answer = std::move(late_answer), request, limit]() -> Task<void> {
             const auto outcome = co_await verdict->wait(exec::Deadline::after(limit));
             try {
                 if (outcome == exec::Settlement::Outcome::succeeded)
@@ -65,7 +65,7 @@ Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, Settl
                 else
                     co_await keys.release(key, token);
             } catch (const std::exception& e) {
-                observer.rollback_failed("idempotency", "settle key " + key, "", e.what(), correlation_id);
+                observer.rollback_failed("idempotency", "settle key " + key, "", e.what(), request);
             }
         };
         settler.spawn(std::move(settle));
@@ -76,7 +76,7 @@ Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, Settl
         try {
             co_await keys.release(key, claim.token);
         } catch (const std::exception& e) {
-            observer.rollback_failed("idempotency", "release key " + key, "", e.what(), correlation_id);
+            observer.rollback_failed("idempotency", "release key " + key, "", e.what(), request);
         }
         std::rethrow_exception(failure);
     }
@@ -85,7 +85,7 @@ Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, Settl
     } catch (const std::exception& e) {
         // The work is done and stays done; the key's lease runs out and a retry would do it
         // again. Said loudly, not turned into a failure of an accepted request.
-        observer.rollback_failed("idempotency", "store answer of key " + key, "", e.what(), correlation_id);
+        observer.rollback_failed("idempotency", "store answer of key " + key, "", e.what(), request);
     }
     co_return answer;
 }

@@ -49,7 +49,7 @@ class Settler;
 // claimed until the doubt settles (in the background, on `settler`): then it holds the late
 // 202, or is released.
 Task<boost::json::object> once(IdempotencyStore& keys, Observer& observer, Settler& settler, std::string key,
-                               std::string fingerprint, std::string correlation_id,
+                               std::string fingerprint, RequestContext request,
                                std::function<Task<boost::json::object>()> work);
 
 }  // namespace cvgate::jobs

@@ -5,6 +5,8 @@
 // Every operation throws clients::ClientError (or another exception) on failure; a failure at
 // a deadline after the call started carries the call's settlement (exec::settlement_of).
 
+#include <cvgate/ids/trace_context.hpp>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -21,6 +23,12 @@ namespace cvgate::jobs {
 
 template <typename T>
 using Task = boost::asio::awaitable<T>;
+
+// The request a flow serves, as its log lines and its job message name it.
+struct RequestContext {
+    std::string correlation_id;  // the request's (for a job's messages, the job's is used)
+    ids::TraceContext trace;     // its span: in its log lines and its job message's headers
+};
 
 // The version of a hot document that a sync read: it is deleted only if still the same.
 struct HotVersion {
@@ -115,7 +123,10 @@ class JobQueue {
 public:
     virtual ~JobQueue() = default;
     // Publishes the job message and returns once the broker confirmed it.
-    virtual Task<void> publish(const boost::json::object& message, std::string_view correlation_id) = 0;
+    // `trace` (when not empty) goes into the message's headers, so that the pipeline's spans
+    // join the trace.
+    virtual Task<void> publish(const boost::json::object& message, std::string_view correlation_id,
+                               const ids::TraceContext& trace) = 0;
     virtual Task<void> ping() = 0;
 };
 
@@ -179,21 +190,22 @@ public:
     virtual void accepted(std::string_view /*flow*/, std::size_t /*files*/) {}
     // Every rollback line names the request it undoes: its correlation id and job id.
     virtual void rollback(std::string_view /*flow*/, std::string_view /*stage*/, std::string_view /*job_id*/,
-                          std::string_view /*cause*/, std::string_view /*correlation_id*/) {}
+                          std::string_view /*cause*/, const RequestContext& /*request*/) {}
     virtual void rollback_failed(std::string_view /*flow*/, std::string_view /*step*/,
                                  std::string_view /*job_id*/, std::string_view /*error*/,
-                                 std::string_view /*correlation_id*/) {}
-    virtual void cleanup_failed(std::string_view /*job_id*/, std::string_view /*error*/) {}
+                                 const RequestContext& /*request*/) {}
+    virtual void cleanup_failed(std::string_view /*job_id*/, std::string_view /*error*/,
+                                const RequestContext& /*request*/) {}
     // A call that failed at its deadline after it started (in doubt) has settled, or stayed
     // unsettled past the in-doubt limit: `outcome` is what became of the request's job —
     // "accepted_late" (the broker confirmed its publish after all) or "rolled_back".
     // `settled`: whether the call returned within the limit.
     virtual void in_doubt(std::string_view /*flow*/, std::string_view /*stage*/, std::string_view /*job_id*/,
-                          std::string_view /*outcome*/, bool /*settled*/,
-                          std::string_view /*correlation_id*/) {}
+                          std::string_view /*outcome*/, bool /*settled*/, const RequestContext& /*request*/) {
+    }
     // A sync could not store this CV: cold storage refused its data.
     virtual void cv_rejected(std::string_view /*job_id*/, std::string_view /*cv_id*/,
-                             std::string_view /*reason*/) {}
+                             std::string_view /*reason*/, const RequestContext& /*request*/) {}
 };
 
 class Settler;  // jobs/settler.hpp

@@ -6,8 +6,10 @@ namespace cvgate::jobs {
 
 Task<void> roll_back(Ports p, const Intent& intent) {
     const std::string flow = "recovery:" + intent.flow;
+    // The dead request's correlation id; its trace is not journaled.
+    const RequestContext dead{intent.correlation_id, {}};
     p.observer.rollback(flow, intent.hot.empty() ? "disk" : "hot_storage", intent.job_id, "its process died",
-                        intent.correlation_id);
+                        dead);
     bool failed = false;
     try {
         if (intent.hot == "inserted" || intent.hot == "created")
@@ -16,7 +18,7 @@ Task<void> roll_back(Ports p, const Intent& intent) {
             co_await p.hot.undo_reopen(intent.job_id, intent.added, intent.old_status);
     } catch (const std::exception& e) {
         failed = true;
-        p.observer.rollback_failed(flow, "undo hot storage", intent.job_id, e.what(), intent.correlation_id);
+        p.observer.rollback_failed(flow, "undo hot storage", intent.job_id, e.what(), dead);
     }
     try {
         if (intent.flow == "submit")
@@ -27,7 +29,7 @@ Task<void> roll_back(Ports p, const Intent& intent) {
         }
     } catch (const std::exception& e) {
         failed = true;
-        p.observer.rollback_failed(flow, "remove files", intent.job_id, e.what(), intent.correlation_id);
+        p.observer.rollback_failed(flow, "remove files", intent.job_id, e.what(), dead);
     }
     if (failed)
         throw std::runtime_error{"recovery of job " + intent.job_id +

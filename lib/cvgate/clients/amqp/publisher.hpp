@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cvgate::clients::amqp {
 
@@ -22,6 +24,8 @@ struct Message {
     std::string content_type = "application/json";
     std::string correlation_id;
     std::string message_id;
+    // Application headers (the `headers` property, a table of long strings); none: no table.
+    std::vector<std::pair<std::string, std::string>> headers;
     bool persistent = true;  // delivery_mode 2
     bool mandatory = true;   // an unroutable message fails with `rejected` instead of vanishing
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <vector>
 
 namespace cvgate::clients::amqp::impl {
 namespace {
@@ -87,6 +88,16 @@ void ConfirmChannel::publish(const Waiter& op, SettledList& out) {
     if (!m.message_id.empty()) {
         properties._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
         properties.message_id = bytes(m.message_id);
+    }
+    std::vector<amqp_table_entry_t> headers(m.headers.size());  // read by amqp_basic_publish only
+    if (!m.headers.empty()) {
+        for (std::size_t i = 0; i < m.headers.size(); ++i) {
+            headers[i].key = bytes(m.headers[i].first);
+            headers[i].value.kind = AMQP_FIELD_KIND_UTF8;
+            headers[i].value.value.bytes = bytes(m.headers[i].second);
+        }
+        properties._flags |= AMQP_BASIC_HEADERS_FLAG;
+        properties.headers = amqp_table_t{static_cast<int>(headers.size()), headers.data()};
     }
     const int status =
         amqp_basic_publish(connection_.get(), channel_, bytes(m.exchange), bytes(m.routing_key),

@@ -20,6 +20,12 @@ cases = {
     # Unbounded memory: a chunk line with endless extensions, a trailer that never ends.
     "chunk-extension-flood": b"GET /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;x=" + b"a" * 70000,
     "trailer-flood": b"POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " + b"a" * 70000,
+    # A field Beast's container cannot hold (64 KiB or more): its std::length_error left the
+    # I/O thread's run() and ended the process (found by this target).
+    "trailer-field-64k": b"POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: "
+    + b"a" * 65534 + b"\r\n\r\n" + SMUGGLED,
+    "trailer-name-64k": b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+    + b"X" * 65534 + b": v\r\n\r\n",
     "trailer-many-fields": b"POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
     + b"".join(b"X-%d: v\r\n" % i for i in range(9000)),
     # Request smuggling: a body the server cannot delimit read as the next request.

@@ -27,6 +27,8 @@
 #include <array>
 #include <chrono>
 #include <concepts>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +78,27 @@ inline constexpr auto busy_head_time = std::chrono::seconds{1};
 inline constexpr std::uint64_t drain_limit = 256 * 1024;
 inline constexpr auto linger_time = std::chrono::seconds{2};
 inline constexpr std::uint64_t linger_limit = 4 << 20;
+
+// Beast's request parser, except that a field name or value too long for Beast's field
+// container (which keeps sizes in 16 bits and throws std::length_error past them) is a
+// header_limit error instead. Thrown in the middle of a read, that exception would leave
+// the I/O thread's run() and end the process: one chunked request with a trailer field of
+// 64 KiB did it (the read buffer holds a trailer section of up to MAX_HEADER_SIZE + 64 KiB),
+// as did a header field that long with MAX_HEADER_SIZE over 64 KiB.
+class RequestParser final : public bhttp::request_parser<bhttp::buffer_body> {
+public:
+    static constexpr std::size_t max_field_size = std::numeric_limits<std::uint16_t>::max() - 2;
+
+private:
+    void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                       beast::error_code& ec) override {
+        if (name_string.size() > max_field_size || value.size() > max_field_size) {
+            ec = bhttp::error::header_limit;
+            return;
+        }
+        get().insert(name, name_string, value);
+    }
+};
 
 // Counts a request as in flight for as long as it lives.
 class InFlight {
@@ -149,7 +172,7 @@ private:
     const ServerLimits& limits_;
     beast::flat_buffer buffer_;
     std::string head_;  // the response head being written; its capacity is kept
-    std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
+    std::optional<RequestParser> parser_;
     std::unique_ptr<char[]> chunk_;
     std::size_t chunk_size_ = 0;
     bool expect_continue_ = false;
@@ -216,7 +239,7 @@ asio::awaitable<std::string_view> Session<Stream>::read_some() {
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec == bhttp::error::body_limit)
             throw HttpError{Status::payload_too_large, "Request body too large"};
-        if (ec == bhttp::error::buffer_overflow)
+        if (ec == bhttp::error::buffer_overflow || ec == bhttp::error::header_limit)
             throw HttpError{Status::bad_request, "Chunk line or trailer section too large"};
         if (ec && is_disconnect(ec)) throw ConnectionAborted{"body not received"};
         if (ec) throw HttpError{Status::bad_request, "Malformed request body: " + ec.message()};

@@ -133,17 +133,8 @@ bool known_status(unsigned s) {
     }
 }
 
-// What RFC 9112 says of the first request, judged apart from the server's own code: a
-// Transfer-Encoding that is not exactly `chunked` (or any on HTTP/1.0), or an HTTP/1.1 head
-// without exactly one Host, must be refused (400, or 501 for a coding before chunked).
-bool first_request_must_be_refused(std::string_view input) {
-    bhttp::request_parser<bhttp::empty_body> parser;
-    parser.header_limit(header_limit);
-    parser.eager(false);
-    boost::system::error_code ec;
-    parser.put(asio::buffer(input.data(), input.size()), ec);
-    if (ec || !parser.is_header_done()) return false;
-    const auto& head = parser.get();
+// RFC 9112's refusals of a head (see first_answer).
+bool must_be_refused(const bhttp::request<bhttp::empty_body>& head) {
     auto [te, te_end] = head.equal_range(bhttp::field::transfer_encoding);
     if (te != te_end) {
         if (head.version() < 11 || std::next(te) != te_end) return true;
@@ -156,8 +147,26 @@ bool first_request_must_be_refused(std::string_view input) {
     return head.version() >= 11 && (host == host_end || std::next(host) != host_end);
 }
 
-void check_output(const std::string& out, bool refuse_first, bool busy) {
-    if (out.empty() && !busy) return;  // the server may close without a word (the client said nothing)
+// What the first request must get, judged apart from the server's own code: a head over the
+// limit (request line included), 431; else, by RFC 9112, a Transfer-Encoding that is not
+// exactly `chunked` (or any on HTTP/1.0), or an HTTP/1.1 head without exactly one Host, must
+// be refused (400, or 501 for a coding before chunked). All of them close.
+enum class FirstAnswer { any, refusal, too_large };
+FirstAnswer first_answer(std::string_view input) {
+    bhttp::request_parser<bhttp::empty_body> parser;
+    parser.header_limit(header_limit);
+    parser.eager(false);
+    boost::system::error_code ec;
+    const std::size_t head_size = parser.put(asio::buffer(input.data(), input.size()), ec);
+    if (ec || !parser.is_header_done()) return FirstAnswer::any;
+    // Beast, given a head in one piece, lets it pass its limit by the request line's length.
+    if (head_size > header_limit) return FirstAnswer::too_large;
+    return must_be_refused(parser.get()) ? FirstAnswer::refusal : FirstAnswer::any;
+}
+
+void check_output(const std::string& out, FirstAnswer first, bool busy) {
+    // The server may close without a word when the client sent no whole head.
+    if (out.empty() && !busy && first == FirstAnswer::any) return;
     beast::flat_buffer buffer;
     auto dst = buffer.prepare(out.size());
     std::memcpy(dst.data(), out.data(), out.size());
@@ -178,11 +187,11 @@ void check_output(const std::string& out, bool refuse_first, bool busy) {
         if (!known_status(status)) broken("unexpected status", out);
         if (busy && (status != 503 || res.keep_alive()))
             broken("a connection over the cap got something else than a 503 that closes", out);
-        if (refuse_first && !busy) {
-            if ((status != 400 && status != 501) || res.keep_alive())
-                broken("a request RFC 9112 refuses was served (smuggling?)", out);
-            refuse_first = false;
-        }
+        if (first == FirstAnswer::refusal && !busy && ((status != 400 && status != 501) || res.keep_alive()))
+            broken("a request RFC 9112 refuses was served (smuggling?)", out);
+        if (first == FirstAnswer::too_large && !busy && (status != 431 || res.keep_alive()))
+            broken("a head over the limit did not get a 431 that closes", out);
+        first = FirstAnswer::any;
         if (res.version() != 11) broken("not HTTP/1.1", out);
         if (res[bhttp::field::date].empty()) broken("no Date", out);
         if (res[bhttp::field::content_length].empty()) broken("no Content-Length", out);
@@ -243,7 +252,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (h.shared->connections.load() != 0 || h.shared->in_flight.load() != 0 || h.shared->refusing.load() != 0)
         broken("a connection, request or refusal is still counted after its session ended", out);
 
-    check_output(out, first_request_must_be_refused(input), busy);
+    check_output(out, first_answer(input), busy);
     if (h.shared->largest_read_buffer.load() > header_limit + http::parse_window)
         broken("a connection's read buffer grew past its cap", out);
     return 0;

@@ -41,6 +41,9 @@ cases = {
     "two-hosts": b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + SMUGGLED,
     "http10-no-host": b"GET /healthz HTTP/1.0\r\n\r\n",
     "absolute-form": b"GET http://cvgate.example/items/7?x=1 HTTP/1.1\r\nHost: cvgate.example\r\n\r\n" + SMUGGLED,
+    # A head just over the limit with two Hosts: 431, as the limit counts the request line
+    # (the target's own parser, given the head in one piece, let it pass; its oracle wanted 400).
+    "two-hosts-over-limit": b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 2006 + b"\r\nHost: t\r\n\r\n" + SMUGGLED,
     # Early refusals keep the client's correlation id.
     "early-413": b"POST /echo HTTP/1.1\r\nHost: t\r\nX-Correlation-ID: c-1\r\nContent-Length: 99999999\r\n\r\n",
     "early-431": b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 4000 + b"\r\n\r\n",

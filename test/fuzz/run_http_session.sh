@@ -20,6 +20,7 @@ log=build/fuzz/logs/http_session-$preset-$(date +%Y%m%d-%H%M%S)
 # UBSan's findings must stop the run like ASan's: by default it reports and goes on.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 status=0
+start=$SECONDS
 for i in $(seq "$workers"); do
     nice -n 19 "build/$preset/test/fuzz/http_session_fuzz" "$work" test/fuzz/corpus/http_session \
         -dict=test/fuzz/http_session.dict -max_len=131072 -timeout=20 -rss_limit_mb=2048 \
@@ -27,11 +28,12 @@ for i in $(seq "$workers"); do
         >"$log.$i" 2>&1 &
 done
 wait || status=$?
+elapsed=$((SECONDS - start))  # less than SECONDS when a worker stopped at a crash
 runs=$(grep -h '^stat::number_of_executed_units' "$log".* | awk '{s += $2} END {print s + 0}')
-crashes=$(grep -lE '^==[0-9]+==ERROR|runtime error:|broken promise|deadly signal|libFuzzer: timeout' "$log".* | wc -l)
-rate=$(awk -v r="$runs" -v s="$seconds" -v w="$workers" 'BEGIN {printf "%d", r / (s * w)}')
-echo "| $(date +%F) | $preset | ${seconds} x ${workers} | $runs | $rate | $crashes | $(basename "$log") |" \
+crashes=$(cat "$log".* | grep -c 'Test unit written to' || true)  # crashes, timeouts, OOMs
+rate=$(awk -v r="$runs" -v s="$elapsed" -v w="$workers" 'BEGIN {printf "%d", r / ((s > 0 ? s : 1) * w)}')
+echo "| $(date +%F) | $preset | ${elapsed} x ${workers} | $runs | $rate | $crashes | $(basename "$log") |" \
     >>build/fuzz/logs/tally.md
-echo "http_session_fuzz ($preset): $runs executions in ${seconds}s x $workers worker(s), ~$rate/s per worker," \
-     "$crashes crashing run(s), exit $status (logs: $log.*)"
+echo "http_session_fuzz ($preset): $runs executions in ${elapsed}s x $workers worker(s), ~$rate/s per worker," \
+     "$crashes crash(es), exit $status (logs: $log.*)"
 exit $status

@@ -249,7 +249,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string& out = wire.received();
     if (!finished) broken("the session still waits after the client's half-close (a hang)", out);
     if (!wire.server_gone() || wire.read_pending()) broken("the session ended but left its stream open", out);
-    if (h.shared->connections.load() != 0 || h.shared->in_flight.load() != 0 || h.shared->refusing.load() != 0)
+    if (h.shared->connections.load() != 0 || h.shared->in_flight.load() != 0 ||
+        h.shared->refusing.load() != 0)
         broken("a connection, request or refusal is still counted after its session ended", out);
 
     check_output(out, first_answer(input), busy);

@@ -75,8 +75,8 @@ private:
         // Like read_some on a socket, this fills at least one byte of the sequence; here
         // only its first non-empty buffer.
         boost::asio::mutable_buffer into;
-        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
-             ++it) {
+        for (auto it = boost::asio::buffer_sequence_begin(buffers);
+             it != boost::asio::buffer_sequence_end(buffers); ++it) {
             if (boost::asio::mutable_buffer b{*it}; b.size() > 0) {
                 into = b;
                 break;
@@ -101,8 +101,8 @@ private:
             return;
         }
         const std::size_t before = out_.size();
-        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
-             ++it) {
+        for (auto it = boost::asio::buffer_sequence_begin(buffers);
+             it != boost::asio::buffer_sequence_end(buffers); ++it) {
             const boost::asio::const_buffer b{*it};
             out_.append(static_cast<const char*>(b.data()), b.size());
         }
@@ -126,7 +126,8 @@ private:
     }
 
     void post(Handler handler, boost::system::error_code ec, std::size_t n) {
-        boost::asio::post(ex_, [handler = std::move(handler), ec, n]() mutable { std::move(handler)(ec, n); });
+        boost::asio::post(ex_,
+                          [handler = std::move(handler), ec, n]() mutable { std::move(handler)(ec, n); });
     }
 
     executor_type ex_;
@@ -160,13 +161,17 @@ public:
     template <class MutableBufferSequence, class Token>
     auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-            [wire = wire_](auto handler, const MutableBufferSequence& b) { wire->start_read(std::move(handler), b); },
+            [wire = wire_](auto handler, const MutableBufferSequence& b) {
+                wire->start_read(std::move(handler), b);
+            },
             token, buffers);
     }
     template <class ConstBufferSequence, class Token>
     auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-            [wire = wire_](auto handler, const ConstBufferSequence& b) { wire->start_write(std::move(handler), b); },
+            [wire = wire_](auto handler, const ConstBufferSequence& b) {
+                wire->start_write(std::move(handler), b);
+            },
             token, buffers);
     }
 

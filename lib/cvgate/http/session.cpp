@@ -88,7 +88,8 @@ bool is_disconnect(const boost::system::error_code& ec) {
 }  // namespace session_detail
 
 template asio::awaitable<void> serve_connection<beast::tcp_stream>(beast::tcp_stream, IdleSet&,
-                                                                   std::shared_ptr<Server::Shared>, Admission);
+                                                                   std::shared_ptr<Server::Shared>,
+                                                                   Admission);
 
 asio::awaitable<void> run_session(tcp::socket socket, IdleSet& idle, std::shared_ptr<Server::Shared> shared,
                                   Admission admission) {

@@ -43,7 +43,7 @@ public:
     struct Node {
         Node* prev = nullptr;
         Node* next = nullptr;
-        void* stream = nullptr;                   // the connection's stream,
+        void* stream = nullptr;                    // the connection's stream,
         void (*cancel)(void*) noexcept = nullptr;  // and how to cancel its pending read
         bool linked = false;
     };

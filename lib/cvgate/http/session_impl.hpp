@@ -46,14 +46,14 @@ struct StreamControl;
 
 template <class Stream>
 concept SessionStream = boost::beast::is_async_stream<Stream>::value &&
-                        requires(Stream& s, const Stream& cs, std::chrono::steady_clock::duration d) {
-                            StreamControl<Stream>::expires_after(s, d);
-                            StreamControl<Stream>::expires_never(s);
-                            { StreamControl<Stream>::available(cs) } -> std::convertible_to<std::size_t>;
-                            StreamControl<Stream>::shutdown_send(s);
-                            StreamControl<Stream>::shutdown_both(s);
-                            StreamControl<Stream>::cancel(s);
-                        };
+    requires(Stream& s, const Stream& cs, std::chrono::steady_clock::duration d) {
+    StreamControl<Stream>::expires_after(s, d);
+    StreamControl<Stream>::expires_never(s);
+    { StreamControl<Stream>::available(cs) } -> std::convertible_to<std::size_t>;
+    StreamControl<Stream>::shutdown_send(s);
+    StreamControl<Stream>::shutdown_both(s);
+    StreamControl<Stream>::cancel(s);
+};
 
 namespace session_detail {
 
@@ -305,7 +305,7 @@ std::string Session<Stream>::request_id(const RequestHead& head) const {
 // application's hook.
 template <SessionStream Stream>
 void Session<Stream>::stamp(const RequestHead& head, std::string_view request_id, Response& response,
-                    bool keep_alive) const {
+                            bool keep_alive) const {
     response.version(11);
     response.set(Field::date, http_date());
     if (shared_->options.on_response) shared_->options.on_response(head, request_id, response);
@@ -317,8 +317,8 @@ void Session<Stream>::stamp(const RequestHead& head, std::string_view request_id
 // then close. Logged like every request; under the route they target when the head is whole.
 template <SessionStream Stream>
 asio::awaitable<void> Session<Stream>::answer_and_close(Response response,
-                                                std::chrono::steady_clock::time_point start,
-                                                bool head_complete) {
+                                                        std::chrono::steady_clock::time_point start,
+                                                        bool head_complete) {
     static const RequestHead no_head;
     const RequestHead& head = parser_ ? parser_->get().base() : no_head;
     std::string_view route;
@@ -336,8 +336,8 @@ asio::awaitable<void> Session<Stream>::answer_and_close(Response response,
 
 template <SessionStream Stream>
 void Session<Stream>::log(Verb method, std::string_view target, std::string_view route, unsigned status,
-                  std::uint64_t out, std::chrono::steady_clock::time_point start,
-                  std::string_view correlation_id) {
+                          std::uint64_t out, std::chrono::steady_clock::time_point start,
+                          std::string_view correlation_id) {
     if (!shared_->options.on_access) return;
     shared_->options.on_access(AccessRecord{
         method, target, route, status, body_bytes_in_, out,
@@ -473,12 +473,12 @@ asio::awaitable<void> Session<Stream>::refuse_busy(bool read_head) {
     Control::shutdown_both(stream_);
 }
 
-
 }  // namespace session_detail
 
 // A connection's whole life: its requests (Admission::serve) or its "busy" answer.
 template <SessionStream Stream>
-boost::asio::awaitable<void> serve_connection(Stream stream, IdleSet& idle, std::shared_ptr<Server::Shared> shared,
+boost::asio::awaitable<void> serve_connection(Stream stream, IdleSet& idle,
+                                              std::shared_ptr<Server::Shared> shared,
                                               Admission admission = Admission::serve) {
     using session_detail::Session;
     if (admission == Admission::refuse_busy) {

@@ -1,18 +1,25 @@
 // libFuzzer target for the HTTP front door: arbitrary bytes, split at arbitrary points, go
-// through the real connection session (http/session.cpp) — request heads, RFC 9112 framing
-// checks, Content-Length and chunked bodies, 100-continue, pipelining, early refusals —
-// over a real socket pair, as a client would send them.
+// through the real connection session (http/session_impl.hpp) — request heads, RFC 9112
+// framing checks, Content-Length and chunked bodies, 100-continue, pipelining, early
+// refusals, the "busy" answer — as a client would send them, over an in-memory connection
+// (memory_stream.hpp): the session's code is generic over its stream, and the same code the
+// server runs on a TCP socket runs here without a system call.
 //
-// Input layout: the first 4 bytes seed the split points (0: the bytes go in one write);
-// the rest is what the client sends. Then the client half-closes and reads to the end.
+// Input layout: the first 4 bytes seed the split points (0: the bytes go in one piece); a seed
+// whose low 4 bits are all ones makes the connection one over the server's cap (Admission::
+// refuse_busy). The rest is what the client sends, piece by piece, the session running
+// between pieces as far as it can; then the client half-closes and reads to the end.
 //
-// Promises checked: no crash, no leak, no hang (libFuzzer's -timeout), and
+// Promises checked: no crash, no leak, no hang (the session ends once the client has
+// half-closed and nothing else is awaited), and
 // - what the server wrote is a sequence of whole HTTP/1.1 responses and nothing else;
 // - every final response has a known status (no 500: no handler here throws), Date,
 //   Content-Length and the X-Correlation-ID every answer carries; every 4xx/5xx is JSON
 //   with a `detail`;
-// - a response that says `Connection: close` is the last one;
-// - a connection's read buffer never grew past the head limit plus one read.
+// - a response that says `Connection: close` is the last one; a connection over the cap
+//   gets exactly one answer, a 503 that closes;
+// - a connection's read buffer never grew past the head limit plus one read, and when it
+//   ends, no connection, refusal or request is left counted.
 //
 // The same file builds, without libFuzzer, into a replayer of the regression corpus that
 // runs in every CI build (fuzz_replay_main.cpp).
@@ -22,10 +29,11 @@
 #include "cvgate/http/router.hpp"
 #include "cvgate/http/server.hpp"
 #include "cvgate/http/session.hpp"
+#include "cvgate/http/session_impl.hpp"
+#include "memory_stream.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -33,11 +41,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -53,7 +56,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace http = cvgate::http;
-using tcp = asio::ip::tcp;
 
 constexpr std::size_t header_limit = 2048;
 constexpr std::uint64_t max_body = 64 * 1024;
@@ -97,7 +99,8 @@ struct Harness {
         http::ServerOptions options;
         options.limits.header_limit = header_limit;
         options.limits.max_body_size = max_body;
-        // Every input ends with a half-close, so no timer has to fire; these only bound a bug.
+        // Nothing is timed on an in-memory connection (every input ends with a half-close);
+        // the busy answer's wait for a head is bounded by a timer of its own, never needed.
         options.limits.header_timeout = std::chrono::seconds{5};
         options.limits.body_timeout = std::chrono::seconds{5};
         options.limits.idle_timeout = std::chrono::seconds{5};
@@ -110,19 +113,6 @@ struct Harness {
 Harness& harness() {
     static Harness h;
     return h;
-}
-
-void read_available(int fd, std::string& out) {
-    char buf[16 * 1024];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n > 0) {
-            out.append(buf, static_cast<std::size_t>(n));
-            if (out.size() > (64u << 20)) broken("unbounded output", out);
-            continue;
-        }
-        return;
-    }
 }
 
 bool known_status(unsigned s) {
@@ -143,17 +133,8 @@ bool known_status(unsigned s) {
     }
 }
 
-// What RFC 9112 says of the first request, judged apart from the server's own code: a
-// Transfer-Encoding that is not exactly `chunked` (or any on HTTP/1.0), or an HTTP/1.1 head
-// without exactly one Host, must be refused (400, or 501 for a coding before chunked).
-bool first_request_must_be_refused(std::string_view input) {
-    bhttp::request_parser<bhttp::empty_body> parser;
-    parser.header_limit(header_limit);
-    parser.eager(false);
-    boost::system::error_code ec;
-    parser.put(asio::buffer(input.data(), input.size()), ec);
-    if (ec || !parser.is_header_done()) return false;
-    const auto& head = parser.get();
+// RFC 9112's refusals of a head (see first_answer).
+bool must_be_refused(const bhttp::request<bhttp::empty_body>& head) {
     auto [te, te_end] = head.equal_range(bhttp::field::transfer_encoding);
     if (te != te_end) {
         if (head.version() < 11 || std::next(te) != te_end) return true;
@@ -166,14 +147,32 @@ bool first_request_must_be_refused(std::string_view input) {
     return head.version() >= 11 && (host == host_end || std::next(host) != host_end);
 }
 
-void check_output(const std::string& out, bool refuse_first) {
-    if (out.empty()) return;  // the server may close without a word (the client said nothing)
+// What the first request must get, judged apart from the server's own code: a head over the
+// limit (request line included), 431; else, by RFC 9112, a Transfer-Encoding that is not
+// exactly `chunked` (or any on HTTP/1.0), or an HTTP/1.1 head without exactly one Host, must
+// be refused (400, or 501 for a coding before chunked). All of them close.
+enum class FirstAnswer { any, refusal, too_large };
+FirstAnswer first_answer(std::string_view input) {
+    bhttp::request_parser<bhttp::empty_body> parser;
+    parser.header_limit(header_limit);
+    parser.eager(false);
+    boost::system::error_code ec;
+    const std::size_t head_size = parser.put(asio::buffer(input.data(), input.size()), ec);
+    if (ec || !parser.is_header_done()) return FirstAnswer::any;
+    // Beast, given a head in one piece, lets it pass its limit by the request line's length.
+    if (head_size > header_limit) return FirstAnswer::too_large;
+    return must_be_refused(parser.get()) ? FirstAnswer::refusal : FirstAnswer::any;
+}
+
+void check_output(const std::string& out, FirstAnswer first, bool busy) {
+    // The server may close without a word when the client sent no whole head.
+    if (out.empty() && !busy && first == FirstAnswer::any) return;
     beast::flat_buffer buffer;
     auto dst = buffer.prepare(out.size());
     std::memcpy(dst.data(), out.data(), out.size());
     buffer.commit(out.size());
     bool closed = false;
-    while (buffer.size() > 0) {
+    do {
         if (closed) broken("bytes after a response that said Connection: close", out);
         bhttp::response_parser<bhttp::string_body> parser;
         parser.eager(true);
@@ -184,13 +183,15 @@ void check_output(const std::string& out, bool refuse_first) {
         buffer.consume(used);
         const auto& res = parser.get();
         const unsigned status = res.result_int();
-        if (status == 100) continue;
+        if (status == 100 && !busy) continue;
         if (!known_status(status)) broken("unexpected status", out);
-        if (refuse_first) {
-            if ((status != 400 && status != 501) || res.keep_alive())
-                broken("a request RFC 9112 refuses was served (smuggling?)", out);
-            refuse_first = false;
-        }
+        if (busy && (status != 503 || res.keep_alive()))
+            broken("a connection over the cap got something else than a 503 that closes", out);
+        if (first == FirstAnswer::refusal && !busy && ((status != 400 && status != 501) || res.keep_alive()))
+            broken("a request RFC 9112 refuses was served (smuggling?)", out);
+        if (first == FirstAnswer::too_large && !busy && (status != 431 || res.keep_alive()))
+            broken("a head over the limit did not get a 431 that closes", out);
+        first = FirstAnswer::any;
         if (res.version() != 11) broken("not HTTP/1.1", out);
         if (res[bhttp::field::date].empty()) broken("no Date", out);
         if (res[bhttp::field::content_length].empty()) broken("no Content-Length", out);
@@ -202,7 +203,7 @@ void check_output(const std::string& out, bool refuse_first) {
                 broken("an error without a JSON detail", out);
         }
         closed = !res.keep_alive();
-    }
+    } while (buffer.size() > 0);
 }
 
 }  // namespace
@@ -216,49 +217,43 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         size -= 4;
     }
     const std::string_view input{reinterpret_cast<const char*>(data), size};
+    const bool busy = (seed & 0xF) == 0xF;
 
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) std::abort();
-    tcp::socket server_end{h.ioc};
-    server_end.assign(tcp::v4(), fds[0]);  // the session only reads, writes and shuts down
-    const int client = fds[1];
-
+    cvgate::test::MemoryWire wire{h.ioc.get_executor()};
     bool finished = false;
-    asio::co_spawn(h.ioc, http::run_session(std::move(server_end), h.idle, h.shared),
+    asio::co_spawn(h.ioc,
+                   http::serve_connection(cvgate::test::MemoryStream{wire}, h.idle, h.shared,
+                                          busy ? http::Admission::refuse_busy : http::Admission::serve),
                    [&finished](std::exception_ptr e) {
                        if (e) std::rethrow_exception(e);
                        finished = true;
                    });
 
-    std::string out;
     std::size_t at = 0;
     std::uint32_t x = seed | 1;
-    while (at < input.size()) {
+    while (at < input.size() && !finished) {
         std::size_t piece = input.size() - at;
         if (seed != 0) {
             x ^= x << 13, x ^= x >> 17, x ^= x << 5;  // xorshift32: the split points
             piece = std::min<std::size_t>(piece, 1 + x % 97);
         }
-        const ssize_t n = ::send(client, input.data() + at, piece, MSG_NOSIGNAL);
-        if (n > 0) at += static_cast<std::size_t>(n);
-        if (n < 0 && errno != EAGAIN) break;  // the server closed: the rest is never read
+        if (!wire.send(input.substr(at, piece))) break;  // the server closed: the rest is never read
+        at += piece;
         h.ioc.restart();
         h.ioc.poll();
-        read_available(client, out);
-        if (finished) break;
+        if (wire.received().size() > (64u << 20)) broken("unbounded output", wire.received());
     }
-    ::shutdown(client, SHUT_WR);
-    while (!finished) {
-        h.ioc.restart();
-        if (h.ioc.run_one_for(std::chrono::milliseconds{10}) == 0) read_available(client, out);
-        read_available(client, out);
-    }
-    read_available(client, out);
-    ::close(client);
+    wire.finish_sending();
     h.ioc.restart();
-    h.ioc.poll();
+    h.ioc.run();  // nothing left to wait for once the client has half-closed
+    const std::string& out = wire.received();
+    if (!finished) broken("the session still waits after the client's half-close (a hang)", out);
+    if (!wire.server_gone() || wire.read_pending()) broken("the session ended but left its stream open", out);
+    if (h.shared->connections.load() != 0 || h.shared->in_flight.load() != 0 ||
+        h.shared->refusing.load() != 0)
+        broken("a connection, request or refusal is still counted after its session ended", out);
 
-    check_output(out, first_request_must_be_refused(input));
+    check_output(out, first_answer(input), busy);
     if (h.shared->largest_read_buffer.load() > header_limit + http::parse_window)
         broken("a connection's read buffer grew past its cap", out);
     return 0;

@@ -43,7 +43,8 @@ public:
     struct Node {
         Node* prev = nullptr;
         Node* next = nullptr;
-        boost::asio::ip::tcp::socket* socket = nullptr;
+        void* stream = nullptr;                    // the connection's stream,
+        void (*cancel)(void*) noexcept = nullptr;  // and how to cancel its pending read
         bool linked = false;
     };
 
@@ -68,10 +69,7 @@ public:
     // would become idle later close instead (closed()).
     void close_all() noexcept {
         closed_ = true;
-        for (Node* n = head_; n; n = n->next) {
-            boost::system::error_code ignored;
-            n->socket->cancel(ignored);
-        }
+        for (Node* n = head_; n; n = n->next) n->cancel(n->stream);
     }
     bool closed() const noexcept { return closed_; }
 
@@ -81,6 +79,7 @@ private:
 };
 
 enum class Admission { serve, refuse_busy };
+// A TCP connection's session (the generic one is serve_connection, session_impl.hpp).
 boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket, IdleSet& idle,
                                          std::shared_ptr<Server::Shared> shared,
                                          Admission admission = Admission::serve);

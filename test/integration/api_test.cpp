@@ -1044,6 +1044,8 @@ TEST_CASE(
     CHECK(pre.header("Access-Control-Allow-Origin") == "https://app.example");
     CHECK_THAT(pre.header("Access-Control-Allow-Methods"), Catch::Contains("POST"));
     CHECK_THAT(pre.header("Access-Control-Allow-Headers"), Catch::Contains("X-API-Key"));
+    // A browser's retry of an upload sends its Idempotency-Key: the preflight must allow it.
+    CHECK_THAT(pre.header("Access-Control-Allow-Headers"), Catch::Contains("Idempotency-Key"));
     CHECK_FALSE(pre.header("Access-Control-Max-Age").empty());
 
     const auto foreign =

@@ -53,7 +53,8 @@ http::Response AccessPolicy::preflight(const http::Request& request, std::string
     if (!origins_.empty() && !origin.empty() && origin_allowed(origin)) {
         res.set(http::Field::access_control_allow_methods, methods);
         res.set(http::Field::access_control_allow_headers,
-                "Authorization, Content-Type, X-API-Key, X-Correlation-ID, traceparent, tracestate");
+                "Authorization, Content-Type, X-API-Key, X-Correlation-ID, Idempotency-Key, traceparent, "
+                "tracestate");
         res.set(http::Field::access_control_max_age, "600");
     }
     return res;

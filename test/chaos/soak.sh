@@ -19,17 +19,8 @@ bin=${1:-$root/build/release/apps/cvgate/cvgate}
 [[ -x $bin ]] || { echo "no cvgate binary at $bin (build a preset, or pass a path)" >&2; exit 2; }
 read -r -a extra <<<"${SOAK_ARGS:-}"
 
-stack_sh=$root/deploy/local/stack.sh
-stack_dir=${STACK_DIR:-${CVGATE_STACK_DIR:-}}
-own_stack=0
-cleanup() {
-    if ((own_stack)); then STACK_DIR=$stack_dir "$stack_sh" destroy >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT
-if [[ -z $stack_dir ]] || ! STACK_DIR=$stack_dir "$stack_sh" status >/dev/null 2>&1; then
-    stack_dir=$(mktemp -d /tmp/cvgate-soak-stack.XXXXXX) own_stack=1
-    echo "starting a stack in $stack_dir" >&2
-    STACK_DIR=$stack_dir "$stack_sh" start >&2
-fi
+# shellcheck source=use_stack.sh
+source "$here/use_stack.sh"
+use_stack soak
 echo "cvgate $bin; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$here/soak.py" --cvgate "$bin" --stack-dir "$stack_dir" "${extra[@]}"

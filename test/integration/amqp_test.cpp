@@ -18,8 +18,13 @@
 #include <catch2/catch.hpp>
 
 #include <amqp.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -27,6 +32,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -420,7 +426,118 @@ struct MemoryAlarm {
     bool cleared = false;
 };
 
+// A TCP relay between the publisher and the broker that, once armed, drops the next bytes
+// the broker sends (the confirm of a publish the broker has routed) and cuts the connection:
+// the publish was delivered, and its sender cannot know.
+class ConfirmCutter {
+public:
+    ConfirmCutter() {
+        const auto& url = test::stack_env().rabbitmq_url;  // amqp://guest:guest@127.0.0.1:PORT/
+        const auto colon = url.rfind(':');
+        upstream_port_ = std::stoi(url.substr(colon + 1));
+        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof address;
+        if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+            ::listen(listener_, 4) != 0 ||
+            ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+            throw std::runtime_error{"ConfirmCutter: cannot listen"};
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread{[this] { relay(); }};
+    }
+    ConfirmCutter(const ConfirmCutter&) = delete;
+    ConfirmCutter& operator=(const ConfirmCutter&) = delete;
+    ~ConfirmCutter() {
+        stop_ = true;
+        ::shutdown(listener_, SHUT_RDWR);
+        thread_.join();
+        ::close(listener_);
+    }
+    std::string url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/"; }
+    void arm() { armed_ = true; }
+    bool cut() const { return cut_; }
+
+private:
+    // One connection at a time, relayed until either side closes or the cut.
+    void relay() {
+        while (!stop_) {
+            const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (client < 0) return;
+            const int broker = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in address{};
+            address.sin_family = AF_INET;
+            address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            address.sin_port = htons(static_cast<std::uint16_t>(upstream_port_));
+            if (::connect(broker, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
+                pump(client, broker);
+            ::close(broker);
+            ::close(client);
+        }
+    }
+    void pump(int client, int broker) {
+        char buffer[16384];
+        pollfd fds[2] = {{client, POLLIN, 0}, {broker, POLLIN, 0}};
+        while (!stop_) {
+            if (::poll(fds, 2, 100) < 0) return;
+            for (int i = 0; i < 2; ++i) {
+                if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+                const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+                if (n <= 0) return;
+                if (i == 1 && armed_) {  // the broker's answer to the armed publish: dropped, and cut
+                    cut_ = true;
+                    armed_ = false;
+                    return;
+                }
+                const int to = i == 0 ? broker : client;
+                for (ssize_t sent = 0; sent < n;) {
+                    const ssize_t w = ::write(to, buffer + sent, static_cast<std::size_t>(n - sent));
+                    if (w <= 0) return;
+                    sent += w;
+                }
+            }
+        }
+    }
+
+    int upstream_port_ = 0;
+    int listener_ = -1;
+    int port_ = 0;
+    std::atomic<bool> armed_{false};
+    std::atomic<bool> cut_{false};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
 }  // namespace
+
+TEST_CASE(
+    "a publish whose connection is lost after it was sent fails in doubt (settled: failed), and the message "
+    "may "
+    "be on the queue") {
+    // Issue 10's soak: such a publish failed as certain, its job was rolled back at once and
+    // not logged as in doubt, and its message stayed on the queue as a ghost nobody accounted for.
+    ConfirmCutter cutter;
+    cvgate::exec::BlockingPool pool{2};
+    amqp::Publisher publisher{pool, cutter.url(), quick_options()};
+    const auto queue = unique_name("cut");
+    run(publisher.declare_queue(queue));
+    cutter.arm();
+    const auto error = failure_of(publisher.publish(job_message(queue, "cut")));
+    CHECK(cutter.cut());
+    CHECK(error.kind() == ErrorKind::unavailable);
+    const auto settlement = error.settlement();
+    REQUIRE(settlement);
+    CHECK(settlement->outcome() == cvgate::exec::Settlement::Outcome::failed);
+
+    test::QueueInspector inspector;
+    std::vector<std::string> bodies;
+    for (auto& r : inspector.drain(queue)) bodies.push_back(r.body);
+    CHECK(bodies == std::vector<std::string>{"cut"});  // delivered: why the failure is in doubt
+    // The publisher reconnects for the next one.
+    run(publisher.publish(job_message(queue, "after")));
+    inspector.delete_queue(queue);
+}
 
 TEST_CASE(
     "a publish while the broker is stopped fails with unavailable within its timeout, and after the broker "

@@ -33,8 +33,8 @@ std::string_view to_string(Cause cause) noexcept;
 // failed"...), for drivers that give no better signal; `fallback` when it names none.
 Cause cause_of_text(std::string_view driver_message, Cause fallback = Cause::error) noexcept;
 
-// A timeout whose call had started carries the call's Settlement (exec::Doubt): the call may
-// still take effect, and settlement() resolves once it has returned.
+// A failure whose call had been sent carries the call's Settlement (exec::Doubt): the call may
+// have taken effect, or still may; settlement() resolves once that is known.
 class ClientError : public std::runtime_error, public exec::Doubt {
 public:
     ClientError(ErrorKind kind, std::string_view dependency, const std::string& message)
@@ -46,10 +46,12 @@ public:
           cause_{cause},
           dependency_{dependency},
           message_{message} {}
-    // A timeout of a call that may still take effect.
+    // A failure of a call that may have taken effect or still may: a timeout, or a connection
+    // lost after the call was sent.
     static ClientError in_doubt(std::string_view dependency, const std::string& message,
-                                std::shared_ptr<exec::Settlement> settlement) {
-        ClientError e{ErrorKind::timeout, dependency, message};
+                                std::shared_ptr<exec::Settlement> settlement,
+                                ErrorKind kind = ErrorKind::timeout) {
+        ClientError e{kind, dependency, message};
         static_cast<exec::Doubt&>(e) = exec::Doubt{std::move(settlement)};
         return e;
     }

@@ -29,6 +29,16 @@ using impl::Operation;
 
 namespace {
 
+std::string what_of(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown error";
+    }
+}
+
 std::exception_ptr unavailable(const std::string& message) {
     return std::make_exception_ptr(ClientError{ErrorKind::unavailable, "rabbitmq", message});
 }
@@ -95,7 +105,8 @@ public:
         for (auto& op : queued) op->settle(closed);
         backlog_.clear();
         if (channel_) {
-            channel_->fail_in_flight(closed, settled_);
+            channel_->fail_in_flight(ErrorKind::unavailable,
+                                     "the publisher closed before the broker confirmed", settled_);
             settle();
             watchdog_.unwatch();
             channel_.reset();  // says connection.close
@@ -297,7 +308,8 @@ private:
         for (auto& op : backlog_) op->settle(error);
         backlog_.clear();
         if (channel_) {
-            channel_->fail_in_flight(error, settled_);
+            channel_->fail_in_flight(ErrorKind::unavailable,
+                                     "unconfirmed when the publisher failed: " + what_of(error), settled_);
             for (auto& s : settled_) s.waiter->settle(s.error);
             settled_.clear();
             watchdog_.unwatch();

@@ -166,8 +166,18 @@ void ConfirmChannel::forget_settled() {
     tracker_.forget_if([](const Waiter& waiter) { return waiter->finished(); });
 }
 
-void ConfirmChannel::fail_in_flight(const std::exception_ptr& failure, SettledList& out) {
-    for (auto& waiter : tracker_.take_all()) out.push_back({std::move(waiter), failure});
+// The publishes sent and not confirmed when the channel or connection went: the broker may
+// have routed them (its confirm lost on the way), so each fails *in doubt*, with a settlement
+// already resolved as failed — nothing more will be heard of them (CONTRACT.md: channel lost
+// → rolled back, logged as an in-doubt outcome with the job id).
+void ConfirmChannel::fail_in_flight(ErrorKind kind, const std::string& message, SettledList& out) {
+    auto waiters = tracker_.take_all();
+    if (waiters.empty()) return;
+    auto settlement = std::make_shared<exec::Settlement>();
+    settlement->resolve(exec::Settlement::Outcome::failed);
+    const auto failure =
+        std::make_exception_ptr(ClientError::in_doubt("rabbitmq", message, settlement, kind));
+    for (auto& waiter : waiters) out.push_back({std::move(waiter), failure});
 }
 
 void ConfirmChannel::handle(const amqp_frame_t& frame, SettledList& out) {
@@ -296,7 +306,7 @@ void ConfirmChannel::channel_closed(std::uint16_t code, const std::string& detai
         connection_lost(detail, out);
         return;
     }
-    fail_in_flight(error(kind_of_channel_close(code), "unconfirmed when the " + detail), out);
+    fail_in_flight(kind_of_channel_close(code), "unconfirmed when the " + detail, out);
     amqp_maybe_release_buffers_on_channel(connection_.get(), channel_);
     returning_.reset();
     channel_ = 0;
@@ -304,8 +314,7 @@ void ConfirmChannel::channel_closed(std::uint16_t code, const std::string& detai
 
 void ConfirmChannel::connection_lost(const std::string& detail, SettledList& out) {
     connection_.mark_broken();
-    fail_in_flight(error(ErrorKind::unavailable, "connection lost before the broker confirmed: " + detail),
-                   out);
+    fail_in_flight(ErrorKind::unavailable, "connection lost before the broker confirmed: " + detail, out);
     returning_.reset();
     channel_ = 0;
 }

@@ -8,6 +8,7 @@
 #include <cvgate/clients/amqp/impl/confirm_tracker.hpp>
 #include <cvgate/clients/amqp/impl/connection.hpp>
 #include <cvgate/clients/amqp/impl/operation.hpp>
+#include <cvgate/clients/client_error.hpp>
 
 #include <amqp.h>
 
@@ -52,7 +53,7 @@ public:
     // In-flight publishes nobody waits for any more are forgotten; their late confirms will
     // be ignored. One in doubt stays until its confirm or the channel's loss settles it.
     void forget_settled();
-    void fail_in_flight(const std::exception_ptr& error, SettledList& out);
+    void fail_in_flight(ErrorKind kind, const std::string& message, SettledList& out);
 
 private:
     struct Return {  // a basic.return being read: method, then content header, then body

@@ -205,8 +205,12 @@ class Workload:
         if op == "erase":
             with self.lock:
                 v = self.jobs[job]
-                cv = random.choice(sorted(set(v.cvs) - v.erase_tried))
-                v.erase_tried.add(cv)
+                left = sorted(set(v.cvs) - v.erase_tried)  # another worker may have taken the last
+                cv = random.choice(left) if left else None
+                if cv:
+                    v.erase_tried.add(cv)
+            if cv is None:
+                return self.request("status", "GET", f"/jobs/{job}/status", job=job)[0]
             return self.request("erase", "DELETE", f"/jobs/{job}/candidates/{cv}", job=job, extra={"cv_id": cv})[0]
         # add-cvs
         body, ctype = multipart({"jd_text": JD, "use_delay": "false"}, [("more.pdf", PDF)])

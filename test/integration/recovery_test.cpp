@@ -227,7 +227,7 @@ TEST_CASE(
     "cvgate killed at any step of an add-cvs: a live replica undoes the reopen and removes the new files "
     "within RECOVERY_SECONDS, leaving the job as it was") {
     for (const std::string point :
-         {"add_cvs.staged", "add_cvs.placed", "add_cvs.reopened", "add_cvs.published"}) {
+         {"add_cvs.staged", "add_cvs.placed", "add_cvs.reopening", "add_cvs.reopened", "add_cvs.published"}) {
         DYNAMIC_SECTION(point) {
             Gateway gw{with_recovery()};
             const std::string id = accepted(gw.post_form("/jobs/submit", form_with_pdfs(1)));

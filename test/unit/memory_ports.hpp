@@ -22,17 +22,28 @@ namespace cvgate::test {
 
 // Names an operation to fail on its next call: at once (a certain failure), or in doubt —
 // the operation takes effect, but its caller is told of a timeout that carries `settlement`,
-// as when the reply comes after the deadline.
+// as when the reply comes after the deadline or is lost (doubt_next), or it does not
+// (lose_next).
 class FailureSwitch {
 public:
     void fail_next(const std::string& op) { armed_.insert(op); }
     void doubt_next(const std::string& op, std::shared_ptr<exec::Settlement> settlement) {
         doubted_[op] = std::move(settlement);
     }
+    // In doubt without taking effect: the request was lost on its way.
+    void lose_next(const std::string& op, std::shared_ptr<exec::Settlement> settlement) {
+        lost_[op] = std::move(settlement);
+    }
     void check(const std::string& op, std::string_view dependency) {
         if (armed_.erase(op))
             throw clients::ClientError{clients::ErrorKind::unavailable, dependency,
                                        "injected failure: " + op};
+        if (auto it = lost_.find(op); it != lost_.end()) {
+            auto settlement = std::move(it->second);
+            lost_.erase(it);
+            throw clients::ClientError::in_doubt(dependency, "injected timeout: " + op,
+                                                 std::move(settlement));
+        }
     }
     // After the operation took effect.
     void check_doubt(const std::string& op, std::string_view dependency) {
@@ -46,6 +57,7 @@ public:
 private:
     std::set<std::string> armed_;
     std::map<std::string, std::shared_ptr<exec::Settlement>> doubted_;
+    std::map<std::string, std::shared_ptr<exec::Settlement>> lost_;
 };
 
 class MemoryHotStore final : public jobs::HotStore {
@@ -82,13 +94,14 @@ public:
         docs.erase(it);
         co_return true;
     }
-    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id,
-                                                          std::int64_t added) override {
+    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added,
+                                                          std::int64_t expected_before) override {
         failures.check("reopen", "mongo");
         auto it = docs.find(std::string{job_id});
-        if (it == docs.end()) co_return std::nullopt;
+        if (it == docs.end() || it->second["expected_files"].as_int64() != expected_before)
+            co_return std::nullopt;
         auto before = it->second;
-        it->second["expected_files"] = it->second["expected_files"].as_int64() + added;
+        it->second["expected_files"] = expected_before + added;
         it->second["status"] = "pending";
         failures.check_doubt("reopen", "mongo");
         co_return before;
@@ -102,6 +115,17 @@ public:
             it->second["status"] = old_status;
         }
         co_return;
+    }
+    jobs::Task<bool> undo_reopen_if_applied(std::string_view job_id, std::int64_t added,
+                                            std::int64_t expected_before,
+                                            std::string_view old_status) override {
+        failures.check("undo_reopen", "mongo");
+        auto it = docs.find(std::string{job_id});
+        if (it == docs.end() || it->second["expected_files"].as_int64() != expected_before + added)
+            co_return false;
+        it->second["expected_files"] = expected_before;
+        it->second["status"] = old_status;
+        co_return true;
     }
     jobs::Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
                                                                     std::string_view cv_id) override {

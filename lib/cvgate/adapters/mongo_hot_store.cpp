@@ -35,9 +35,10 @@ jobs::Task<bool> MongoHotStore::remove_if_unchanged(std::string_view job_id,
     co_return co_await client_.delete_one(collection_, std::move(filter)) > 0;
 }
 
-jobs::Task<std::optional<object>> MongoHotStore::reopen(std::string_view job_id, std::int64_t added) {
-    object filter{{"_id", job_id}};
-    object update{{"$inc", object{{"expected_files", added}}}, {"$set", object{{"status", "pending"}}}};
+jobs::Task<std::optional<object>> MongoHotStore::reopen(std::string_view job_id, std::int64_t added,
+                                                        std::int64_t expected_before) {
+    object filter{{"_id", job_id}, {"expected_files", expected_before}};
+    object update{{"$set", object{{"expected_files", expected_before + added}, {"status", "pending"}}}};
     co_return co_await client_.find_one_and_update(collection_, std::move(filter), std::move(update),
                                                    clients::mongo::ReturnDocument::before);
 }
@@ -47,6 +48,15 @@ jobs::Task<void> MongoHotStore::undo_reopen(std::string_view job_id, std::int64_
     object filter{{"_id", job_id}};
     object update{{"$inc", object{{"expected_files", -added}}}, {"$set", object{{"status", old_status}}}};
     co_await client_.update_one(collection_, std::move(filter), std::move(update));
+}
+
+jobs::Task<bool> MongoHotStore::undo_reopen_if_applied(std::string_view job_id, std::int64_t added,
+                                                       std::int64_t expected_before,
+                                                       std::string_view old_status) {
+    object filter{{"_id", job_id}, {"expected_files", expected_before + added}};
+    object update{{"$set", object{{"expected_files", expected_before}, {"status", old_status}}}};
+    const auto result = co_await client_.update_one(collection_, std::move(filter), std::move(update));
+    co_return result.matched > 0;
 }
 
 jobs::Task<std::optional<object>> MongoHotStore::remove_candidate(std::string_view job_id,

@@ -15,10 +15,13 @@ public:
     jobs::Task<std::optional<boost::json::object>> find(std::string_view job_id) override;
     jobs::Task<bool> remove(std::string_view job_id) override;
     jobs::Task<bool> remove_if_unchanged(std::string_view job_id, const jobs::HotVersion& version) override;
-    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id,
-                                                          std::int64_t added) override;
+    jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added,
+                                                          std::int64_t expected_before) override;
     jobs::Task<void> undo_reopen(std::string_view job_id, std::int64_t added,
                                  std::string_view old_status) override;
+    jobs::Task<bool> undo_reopen_if_applied(std::string_view job_id, std::int64_t added,
+                                            std::int64_t expected_before,
+                                            std::string_view old_status) override;
     jobs::Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
                                                                     std::string_view cv_id) override;
     jobs::Task<void> ping() override;

@@ -62,7 +62,8 @@ std::string json_of(const jobs::Intent& i) {
                                                       {"files", std::move(files)},
                                                       {"added", i.added},
                                                       {"hot", i.hot},
-                                                      {"old_status", i.old_status}});
+                                                      {"old_status", i.old_status},
+                                                      {"expected_before", i.expected_before}});
 }
 
 std::optional<jobs::Intent> intent_of(const std::string& path) {
@@ -91,6 +92,8 @@ std::optional<jobs::Intent> intent_of(const std::string& path) {
     i.hot = s("hot");
     i.old_status = s("old_status");
     if (const auto* a = o.if_contains("added"); a && a->is_int64()) i.added = a->get_int64();
+    if (const auto* e = o.if_contains("expected_before"); e && e->is_int64())
+        i.expected_before = e->get_int64();
     if (const auto* f = o.if_contains("files"); f && f->is_array())
         for (const auto& name : f->get_array())
             if (name.is_string()) i.files.emplace_back(name.get_string());

@@ -46,11 +46,16 @@ jobs::Task<bool> MeasuredHotStore::remove(std::string_view id) {
 jobs::Task<bool> MeasuredHotStore::remove_if_unchanged(std::string_view id, const jobs::HotVersion& v) {
     return timed(metrics_, "mongodb", "delete_if_unchanged", inner_.remove_if_unchanged(id, v));
 }
-jobs::Task<std::optional<boost::json::object>> MeasuredHotStore::reopen(std::string_view id, std::int64_t n) {
-    return timed(metrics_, "mongodb", "reopen", inner_.reopen(id, n));
+jobs::Task<std::optional<boost::json::object>> MeasuredHotStore::reopen(std::string_view id, std::int64_t n,
+                                                                        std::int64_t before) {
+    return timed(metrics_, "mongodb", "reopen", inner_.reopen(id, n, before));
 }
 jobs::Task<void> MeasuredHotStore::undo_reopen(std::string_view id, std::int64_t n, std::string_view s) {
     return timed(metrics_, "mongodb", "undo_reopen", inner_.undo_reopen(id, n, s));
+}
+jobs::Task<bool> MeasuredHotStore::undo_reopen_if_applied(std::string_view id, std::int64_t n,
+                                                          std::int64_t before, std::string_view s) {
+    return timed(metrics_, "mongodb", "undo_reopen", inner_.undo_reopen_if_applied(id, n, before, s));
 }
 jobs::Task<std::optional<boost::json::object>> MeasuredHotStore::remove_candidate(std::string_view id,
                                                                                   std::string_view cv) {

@@ -4,6 +4,7 @@
 #include <cvgate/jobs/error.hpp>
 #include <cvgate/jobs/fault_point.hpp>
 #include <cvgate/jobs/ids.hpp>
+#include <cvgate/jobs/recovery.hpp>
 #include <cvgate/jobs/settler.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -135,6 +136,18 @@ void when_settled(Ports p, std::shared_ptr<exec::Settlement> doubt,
     p.settler.spawn(std::move(work));
 }
 
+// How many times an add-cvs reads the document again when its reopen found it changed.
+constexpr int max_reopen_tries = 8;
+
+// A job with an in-doubt hot change on this replica takes no other change of its
+// expected_files until it is settled (Settler::hold): 503, retry shortly.
+void refuse_while_settling(Ports& p, const std::string& job_id) {
+    if (p.settler.held(job_id))
+        throw Error{
+            ErrorKind::unavailable,
+            "An earlier change to this job is still being settled after a storage timeout; retry shortly"};
+}
+
 void rolling_back(Ports& p, const Request& r, std::string_view stage, const std::exception_ptr& cause) {
     p.observer.rollback(r.flow, stage, r.job_id, what_of(cause), r.request);
 }
@@ -153,17 +166,14 @@ Task<void> remove_files_quietly(Ports& p, const Request& r, const Intent& intent
     }
 }
 
-// Undoes the hot change the intent names: the document a submit inserted or an add-cvs
-// re-created goes; an add-cvs reopen is undone (expected_files and status back).
-Task<void> undo_hot_quietly(Ports& p, const Request& r, const Intent& intent) {
+// Undoes the hot change the intent names (undo_hot); true when something was undone.
+Task<bool> undo_hot_quietly(Ports& p, const Request& r, const Intent& intent) {
     try {
-        if (intent.hot == "created" || intent.hot == "inserted")
-            co_await p.hot.remove(r.job_id);
-        else if (intent.hot == "reopened")
-            co_await p.hot.undo_reopen(r.job_id, intent.added, intent.old_status);
+        co_return co_await undo_hot(p.hot, intent);
     } catch (const std::exception& e) {
         p.observer.rollback_failed(r.flow, "undo hot storage", r.job_id, e.what(), r.request);
     }
+    co_return false;
 }
 
 // The journal entry goes once the request answered or rolled back. If that fails, the entry
@@ -206,18 +216,26 @@ Task<std::vector<CvFile>> place_files(Ports& p, const Request& r, std::int64_t f
     throw Error{ErrorKind::unavailable, "Upload volume unavailable: the files could not be stored"};
 }
 
-// Until `until`, every few seconds: the job's document is gone, or is removed again.
-Task<void> keep_absent(Ports& p, const Request& r, exec::Deadline until) {
+// Until `until`, every few seconds: a hot change that may still land late (a server that hung
+// applies a command it read before it hung, on a connection the driver gave up) is undone if
+// it does: the document is removed again, the reopen undone. Stops once a reopen was undone:
+// a call takes effect once at most.
+Task<void> keep_undone(Ports& p, const Request& r, const Intent& intent, exec::Deadline until) {
     boost::asio::steady_timer pause{co_await boost::asio::this_coro::executor};
     while (!until.passed()) {
         pause.expires_after(std::min<exec::Clock::duration>(std::chrono::seconds{2}, until.remaining()));
         co_await pause.async_wait(boost::asio::use_awaitable);
         try {
-            if (co_await p.hot.remove(r.job_id))
+            if (co_await undo_hot(p.hot, intent)) {
                 p.observer.rollback(r.flow, "hot_storage", r.job_id,
-                                    "a document of the in-doubt insert appeared late; removed", r.request);
+                                    "the in-doubt " +
+                                        std::string{intent.hot == "reopening" ? "reopen" : "insert"} +
+                                        " took effect late; undone",
+                                    r.request);
+                if (intent.hot == "reopening") co_return;
+            }
         } catch (const std::exception& e) {
-            p.observer.rollback_failed(r.flow, "delete late document", r.job_id, e.what(), r.request);
+            p.observer.rollback_failed(r.flow, "undo a late hot change", r.job_id, e.what(), r.request);
         }
     }
 }
@@ -229,16 +247,18 @@ bool undo_when_settled(Ports& p, const Request& r, std::string_view stage,
                        std::shared_ptr<exec::Settlement> doubt, const Intent& intent) {
     if (!doubt) return false;
     const auto until = exec::Deadline::after(p.settler.limit());
+    // Until then, this replica changes the job's expected_files no further (Settler::hold):
+    // whether the reopen applied is read from that value.
+    p.settler.hold(r.job_id);
     auto then = [p, r, intent, stage, until](std::optional<Outcome> outcome) mutable -> Task<void> {
-        // A document goes whatever the call said (deleting is harmless); a reopen that
-        // returned an error is taken as not applied.
-        if (outcome != Outcome::failed || intent.hot != "reopened") co_await undo_hot_quietly(p, r, intent);
+        // Whatever the call said: a document goes (deleting is harmless), a reopen is undone
+        // if the value shows it applied (a lost reply returns an error for a change that landed).
+        const bool undone = co_await undo_hot_quietly(p, r, intent);
         co_await remove_files_quietly(p, r, intent);
-        // A server that hung may still apply a command it read before it hung, on a connection
-        // the driver gave up: a document this request inserted is looked for again until the
-        // in-doubt limit, and removed if it came back. The journal entry stays until then.
-        if (intent.hot == "inserted" || intent.hot == "created") co_await keep_absent(p, r, until);
+        // The journal entry stays until the in-doubt limit: crash recovery covers a kill meanwhile.
+        if (!(undone && intent.hot == "reopening")) co_await keep_undone(p, r, intent, until);
         co_await forget_quietly(p, r, intent);
+        p.settler.release(r.job_id);
         p.observer.in_doubt(r.flow, stage, r.job_id, "rolled_back", outcome.has_value(), r.request);
     };
     when_settled(p, std::move(doubt), std::move(then));
@@ -343,6 +363,7 @@ Task<Accepted> submit(Ports p, const Limits& limits, Intake& intake, RequestCont
 
 Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake& intake,
                        RequestContext request) {
+    refuse_while_settling(p, job_id);
     auto hot = co_await p.hot.find(job_id);
     std::optional<ColdJob> cold = co_await p.cold.find(job_id);
     if (!hot && !cold) throw Error{ErrorKind::not_found, "Job not found"};
@@ -368,19 +389,34 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     fault_point("add_cvs.placed");
 
     // 2. Hot storage: reopen the document, or re-create it from cold storage when the job
-    //    was already synced and its document is gone. The journal says which, for recovery.
+    //    was already synced and its document is gone. The reopen is a compare-and-set of
+    //    expected_files, retried when a concurrent change got there first, so that one whose
+    //    reply was lost can be checked. The journal says "reopening" before the call (a
+    //    process killed mid-call is undone too), then what was done.
     std::optional<boost::json::object> before;
     std::string job_correlation_id = hot ? string_of(*hot, "correlation_id") : cold->correlation_id;
     std::string jd_text = hot ? string_of(*hot, "jd_text") : cold->jd_text;
     std::exception_ptr failure;
     std::string attempted;  // the hot change whose call is in flight: an in-doubt failure undoes it
     try {
-        attempted = "reopened";
-        before = co_await p.hot.reopen(job_id, added);
-        attempted.clear();
+        std::optional<boost::json::object> current = hot;
+        for (int tries = 0; current && !before; ++tries) {
+            if (tries == max_reopen_tries)
+                throw Error{ErrorKind::unavailable, "The job is changing too fast: no CVs were added; retry"};
+            intent.hot = "reopening";
+            intent.expected_before = int_of(*current, "expected_files");
+            intent.old_status = string_of(*current, "status");
+            co_await p.uploads.record(intent);
+            attempted = "reopening";
+            before = co_await p.hot.reopen(job_id, added, intent.expected_before);
+            attempted.clear();
+            fault_point("add_cvs.reopening");  // applied, and the journal does not say so yet
+            if (before) break;
+            intent.hot.clear();  // not applied: the document is gone or changed; read it again
+            current = co_await p.hot.find(job_id);
+        }
         if (before) {
             intent.hot = "reopened";
-            intent.old_status = string_of(*before, "status");
             job_correlation_id = string_of(*before, "correlation_id");
         } else {
             if (!cold) cold = co_await p.cold.find(job_id);  // synced between our reads
@@ -405,10 +441,10 @@ Task<Accepted> add_cvs(Ports p, const Limits& limits, std::string job_id, Intake
     if (failure) {
         rolling_back(p, r, "hot_storage", failure);
         auto doubt = attempted.empty() ? nullptr : exec::settlement_of(failure);
-        if (doubt) {
-            intent.hot = attempted;  // it may still land: undone as if it had
-            if (attempted == "reopened") intent.old_status = hot ? string_of(*hot, "status") : "pending";
-        }
+        if (doubt)
+            intent.hot = attempted;  // it may still land: undone if it did
+        else if (attempted == "reopening")
+            intent.hot.clear();  // a certain failure: the reopen did not apply
         if (undo_when_settled(p, r, "hot_storage", std::move(doubt), intent))
             throw Error{ErrorKind::unavailable, "Hot storage timed out: no CVs were added"};
         co_await undo_hot_quietly(p, r, intent);
@@ -531,6 +567,7 @@ Task<boost::json::object> job_results(Ports p, std::string job_id) {
 }
 
 Task<Erased> erase_candidate(Ports p, std::string job_id, std::string cv_id) {
+    refuse_while_settling(p, job_id);
     auto hot = co_await p.hot.find(job_id);
     const auto cold_job = co_await p.cold.find(job_id);
     const std::int64_t seed = co_await counter_seed(p, job_id, hot, cold_job);

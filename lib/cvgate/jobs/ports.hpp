@@ -44,12 +44,20 @@ public:
     virtual Task<std::optional<boost::json::object>> find(std::string_view job_id) = 0;
     virtual Task<bool> remove(std::string_view job_id) = 0;
     virtual Task<bool> remove_if_unchanged(std::string_view job_id, const HotVersion& version) = 0;
-    // `$inc expected_files` by `added` and set status `pending`; the document as it was, or
-    // nullopt when there is none.
-    virtual Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added) = 0;
-    // Undoes reopen(): `$inc` back and restore the old status.
+    // Compare-and-set: `expected_files` from `expected_before` to `expected_before + added`
+    // and status `pending`, only while the document still holds `expected_before`, so that a
+    // call whose reply was lost can be checked afterwards (undo_reopen_if_applied). The
+    // document as it was, or nullopt when no document holds that value (gone, or changed
+    // meanwhile: read it again and retry).
+    virtual Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added,
+                                                            std::int64_t expected_before) = 0;
+    // Undoes a reopen known to have taken effect: `$inc` back and restore the old status.
     virtual Task<void> undo_reopen(std::string_view job_id, std::int64_t added,
                                    std::string_view old_status) = 0;
+    // Undoes a reopen that may or may not have taken effect (its reply was lost, its process
+    // died): only while `expected_files` is still `expected_before + added`. True when undone.
+    virtual Task<bool> undo_reopen_if_applied(std::string_view job_id, std::int64_t added,
+                                              std::int64_t expected_before, std::string_view old_status) = 0;
     // Pulls the cv's entries from `results` and `errors` and lowers `expected_files` by one, in
     // one update (the job stays completable); the document as it was before, or nullopt when
     // no entry of that cv was there.
@@ -156,8 +164,11 @@ struct Intent {
     std::string correlation_id;      // the request's, for the recovery's log lines
     std::vector<std::string> files;  // names this request places in the job directory
     std::int64_t added = 0;          // add-cvs: what its reopen added to expected_files
-    std::string hot;                 // "" nothing yet; "inserted" (submit), "reopened" or "created" (add-cvs)
-    std::string old_status;          // add-cvs, reopened: the status to restore
+    // "" nothing yet; "inserted" (submit); add-cvs: "reopening" (the reopen's call is in
+    // flight or its reply was lost: undone only if it took effect), "reopened" or "created".
+    std::string hot;
+    std::string old_status;            // add-cvs, reopening/reopened: the status to restore
+    std::int64_t expected_before = 0;  // add-cvs, reopening/reopened: expected_files before it
 };
 
 class UploadStore {

@@ -4,6 +4,18 @@
 
 namespace cvgate::jobs {
 
+Task<bool> undo_hot(HotStore& hot, const Intent& intent) {
+    if (intent.hot == "inserted" || intent.hot == "created") co_return co_await hot.remove(intent.job_id);
+    if (intent.hot == "reopened") {
+        co_await hot.undo_reopen(intent.job_id, intent.added, intent.old_status);
+        co_return true;
+    }
+    if (intent.hot == "reopening")
+        co_return co_await hot.undo_reopen_if_applied(intent.job_id, intent.added, intent.expected_before,
+                                                      intent.old_status);
+    co_return false;
+}
+
 Task<void> roll_back(Ports p, const Intent& intent) {
     const std::string flow = "recovery:" + intent.flow;
     // The dead request's correlation id; its trace is not journaled.
@@ -12,10 +24,7 @@ Task<void> roll_back(Ports p, const Intent& intent) {
                         dead);
     bool failed = false;
     try {
-        if (intent.hot == "inserted" || intent.hot == "created")
-            co_await p.hot.remove(intent.job_id);
-        else if (intent.hot == "reopened")
-            co_await p.hot.undo_reopen(intent.job_id, intent.added, intent.old_status);
+        co_await undo_hot(p.hot, intent);
     } catch (const std::exception& e) {
         failed = true;
         p.observer.rollback_failed(flow, "undo hot storage", intent.job_id, e.what(), dead);

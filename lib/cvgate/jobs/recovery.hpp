@@ -7,6 +7,12 @@
 
 namespace cvgate::jobs {
 
+// Undoes the hot-storage change an intent names, whoever undoes it (the request's own
+// rollback, its in-doubt compensation, or crash recovery): the document a submit inserted or
+// an add-cvs re-created goes; a reopen known to have applied is undone; a reopen that may
+// have applied is undone only if it did. True when something was undone.
+Task<bool> undo_hot(HotStore& hot, const Intent& intent);
+
 // Best effort per step, like every rollback; failures are reported to the observer and make
 // it throw at the end, so the intent is kept and tried again at the next sweep.
 Task<void> roll_back(Ports ports, const Intent& intent);

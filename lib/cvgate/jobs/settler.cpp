@@ -20,6 +20,21 @@ void Settler::spawn(std::function<Task<void>()> work) {
     });
 }
 
+void Settler::hold(const std::string& job_id) {
+    std::lock_guard lock{held_mutex_};
+    held_.insert(job_id);
+}
+
+void Settler::release(const std::string& job_id) {
+    std::lock_guard lock{held_mutex_};
+    if (auto it = held_.find(job_id); it != held_.end()) held_.erase(it);
+}
+
+bool Settler::held(const std::string& job_id) const {
+    std::lock_guard lock{held_mutex_};
+    return held_.contains(job_id);
+}
+
 void Settler::stop(exec::Deadline deadline) {
     if (!thread_.joinable()) return;
     {

@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 namespace cvgate::jobs {
@@ -34,6 +36,12 @@ public:
     void spawn(std::function<Task<void>()> work);
     // Work spawned and not finished yet.
     std::size_t pending() const noexcept { return pending_.load(); }
+    // A job whose hot-storage change is in doubt is held until it is settled: on this
+    // replica, further changes to its `expected_files` (add-cvs, erase) are refused meanwhile,
+    // so that the settling check (was the change applied?) sees no one else's change.
+    void hold(const std::string& job_id);
+    void release(const std::string& job_id);
+    bool held(const std::string& job_id) const;
     // Waits for pending work until `deadline`, then stops the thread (what is left is cut
     // off: crash recovery undoes it). Idempotent.
     void stop(exec::Deadline deadline);
@@ -45,6 +53,8 @@ private:
     std::atomic<std::size_t> pending_{0};
     std::mutex mutex_;
     std::condition_variable idle_;
+    mutable std::mutex held_mutex_;
+    std::multiset<std::string> held_;
     std::thread thread_;
 };
 

@@ -287,7 +287,7 @@ private:
 }  // namespace
 
 UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool)
-    : root_{std::move(root)}, incoming_{root_ + "/.incoming"}, pool_{pool} {
+    : root_{std::move(root)}, pool_{pool} {
     while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
     incoming_ = root_ + "/.incoming";
     std::error_code ec;

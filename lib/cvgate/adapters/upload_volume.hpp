@@ -31,7 +31,6 @@ public:
 
     VolumeJournal& journal() noexcept { return *journal_; }
 
-    const std::string& root() const noexcept { return root_; }
     // Staged files currently open (for tests: a rejected upload leaves none).
     std::size_t staged_on_disk() const;
 

@@ -7,8 +7,7 @@ namespace cvgate::adapters {
 using boost::json::array;
 using boost::json::object;
 
-// Filters and updates are built as named locals before each co_await: GCC 12 mishandles
-// braced temporaries inside co_await expressions.
+// Filters and updates are named first: see the GCC 12 note in exec/offload.hpp.
 
 jobs::Task<void> MongoHotStore::insert(const object& document) {
     co_await client_.insert_one(collection_, document);

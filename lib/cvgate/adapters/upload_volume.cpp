@@ -286,8 +286,7 @@ private:
 
 }  // namespace
 
-UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool)
-    : root_{std::move(root)}, pool_{pool} {
+UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool) : root_{std::move(root)}, pool_{pool} {
     while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
     incoming_ = root_ + "/.incoming";
     std::error_code ec;
@@ -429,8 +428,7 @@ jobs::Task<void> UploadVolume::check_writable() {
     co_await exec::offload(pool_.executor(), std::move(work));
 }
 
-// The work is named before the co_await: GCC 12 destroys a lambda temporary inside a co_await
-// expression twice.
+// The work is named first: see the GCC 12 note in exec/offload.hpp.
 jobs::Task<void> UploadVolume::record(const jobs::Intent& intent) {
     auto work = [j = journal_.get(), intent] { j->record(intent); };
     co_await exec::offload(pool_.executor(), std::move(work));

@@ -78,9 +78,7 @@ std::int64_t count_in(const bson_t& reply, const char* field) {
 // Runs `body(impl, client)` on the blocking pool with a client popped from the connection
 // pool for the duration. The callable holds the Impl by shared_ptr and its documents by
 // value: if the deadline passes, the awaiting coroutine leaves, and the call finishes alone.
-//
-// Every callable here is a named local moved into the call, never a lambda written inside
-// the co_await expression: GCC 12 destroys the captures of such a lambda twice.
+// Every callable here is named first: see the GCC 12 note in exec/offload.hpp.
 template <typename Impl, typename Body>
 boost::asio::awaitable<std::invoke_result_t<Body&, const Impl&, mongoc_client_t*>> run(
     std::shared_ptr<Impl> impl, std::string_view operation, Deadline deadline, Body body) {

@@ -9,8 +9,6 @@
 namespace cvgate::clients::postgres {
 namespace {
 
-std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
-
 // A URL that does not parse fails start-up rather than the first request.
 PoolOptions checked(PoolOptions options) {
     impl::password_of(options.connection.url);
@@ -46,7 +44,7 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
     }
     if (!lease) {
         throw impl::error(ErrorKind::timeout, std::string{what} + ": no free connection within " +
-                                                  ms_text(timeout) + " (pool of " +
+                                                  impl::ms_text(timeout) + " (pool of " +
                                                   std::to_string(options().size) + ")");
     }
     auto job = [lease = std::move(lease), work = std::move(work), deadline]() mutable {
@@ -61,7 +59,7 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
     try {
         co_await exec::offload(core_->blocking(), std::move(job), exec::Deadline::at(deadline));
     } catch (const exec::DeadlineExceeded& e) {
-        const std::string message = std::string{what} + " did not complete within " + ms_text(timeout);
+        const std::string message = std::string{what} + " did not complete within " + impl::ms_text(timeout);
         if (e.settlement()) throw ClientError::in_doubt("postgres", message, e.settlement());
         throw impl::error(ErrorKind::timeout, message);
     }

@@ -56,12 +56,8 @@ public:
     // commits; an exception from fn rolls back and reaches the caller. No retry: on
     // conflict the caller decides. fn may capture by reference: the caller resumes only
     // once fn has returned, and the deadline is enforced inside, on every statement and
-    // before COMMIT (so the caller may resume up to cancel_grace past it).
-    //
-    // GCC 12 destroys an aggregate temporary in a co_await expression twice, and a lambda
-    // is one: `co_await pool.with_transaction([&](Transaction& tx) {...})` is safe (its
-    // closure has nothing to destroy); a lambda capturing a string, a shared_ptr... by
-    // value must be named first and moved in.
+    // before COMMIT (so the caller may resume up to cancel_grace past it). A lambda that
+    // captures by value is named first and moved in: see the GCC 12 note in exec/offload.hpp.
     template <typename F>
     auto with_transaction(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
         return with_transaction(std::move(fn), options().default_timeout);

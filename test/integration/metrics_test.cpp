@@ -425,7 +425,7 @@ void check_one_rollback(const Exposition& before, const Exposition& after, const
           changes({{dependency_errors(dependency, operation), 1}}));
 }
 
-Multipart form_with_pdfs(int count, std::string_view label) {
+Multipart form_without_delay(int count, std::string_view label) {
     Multipart form;
     form.field("jd_text", job_description()).field("use_delay", "false");
     for (int i = 0; i < count; ++i) {
@@ -611,7 +611,7 @@ TEST_CASE(
     "an accepted submit with two PDFs: one 202, one accepted submission, its body's bytes, and exactly "
     "the dependency calls of the flow") {
     Gateway gw;
-    const Multipart form = form_with_pdfs(2, "accepted");
+    const Multipart form = form_without_delay(2, "accepted");
     const Exposition before = settled(gw);
     const Answer a = gw.post_form("/jobs/submit", form);
     INFO(a.raw.body());
@@ -762,7 +762,7 @@ TEST_CASE(
     CHECK(eventually([&] { return in_flight() == 1; }));  // idle between requests: not in flight
 
     // A submit whose body stops half-way: in flight until the client goes away.
-    const std::string body = form_with_pdfs(1, "half").body();
+    const std::string body = form_without_delay(1, "half").body();
     kept->send(
         "POST /jobs/submit HTTP/1.1\r\nHost: cvgate.test\r\nContent-Type: " + Multipart::content_type() +
         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, body.size() / 2));
@@ -788,12 +788,13 @@ TEST_CASE(
     "a publish that fails (the queue was deleted) is one 503, one rollback at stage queue, one "
     "rolled-back submission and one rabbitmq publish error") {
     Gateway gw;
-    REQUIRE(gw.post_form("/jobs/submit", form_with_pdfs(1, "first")).status == 202);  // connected, declared
+    REQUIRE(gw.post_form("/jobs/submit", form_without_delay(1, "first")).status ==
+            202);  // connected, declared
     REQUIRE(gw.take_messages().size() == 1);
 
     gw.delete_queue();  // mandatory publish with no queue bound to the routing key: returned
     const Exposition before = settled(gw);
-    const Answer a = gw.post_form("/jobs/submit", form_with_pdfs(2, "lost"));
+    const Answer a = gw.post_form("/jobs/submit", form_without_delay(2, "lost"));
     INFO(a.raw.body());
     REQUIRE(a.status == 503);
     const Exposition after = settled(gw);
@@ -820,7 +821,7 @@ TEST_CASE(
     {
         Outage mongo{"mongo"};
         before = settled(gw);
-        const Answer a = gw.post_form("/jobs/submit", form_with_pdfs(2, "outage"));
+        const Answer a = gw.post_form("/jobs/submit", form_without_delay(2, "outage"));
         INFO(a.raw.body());
         CHECK(a.status == 503);
         after = settled(gw);
@@ -837,7 +838,7 @@ TEST_CASE(
 
     gw.wait_ready(30s);
     const Exposition back = settled(gw);
-    REQUIRE(gw.post_form("/jobs/submit", form_with_pdfs(1, "back")).status == 202);
+    REQUIRE(gw.post_form("/jobs/submit", form_without_delay(1, "back")).status == 202);
     const Exposition later = settled(gw);
     CHECK(moved(back, later, "cvgate_submissions_total") ==
           changes({{series("cvgate_submissions_total", {{"flow", "submit"}, {"outcome", "accepted"}}), 1}}));

@@ -203,15 +203,15 @@ Gateway::Gateway(const Tweak& tweak) {
     dir_ = "/tmp/cvgate-api-test-" + suffix;
     fs::create_directories(dir_);
 
-    config_.listen_addr = "127.0.0.1";
-    config_.port = 0;
+    config_.server.address = "127.0.0.1";
+    config_.server.port = 0;
     config_.upload_volume_path = dir_ + "/volume";
-    config_.mongo_url = stack_env().mongo_url;
-    config_.mongo_db_name = "cvgate_api_" + suffix;
-    config_.database_url = stack_env().database_url;
+    config_.mongo.url = stack_env().mongo_url;
+    config_.mongo.database = "cvgate_api_" + suffix;
+    config_.postgres.connection.url = stack_env().database_url;
     config_.rabbitmq_url = stack_env().rabbitmq_url;
     config_.jobs_queue = "cvgate_api_jobs_" + suffix;
-    config_.io_threads = 2;
+    config_.server.io_threads = 2;
     config_.blocking_threads = 4;
     config_.log_level = app::LogLevel::warning;
     config_.log_format = app::LogFormat::text;
@@ -223,8 +223,8 @@ Gateway::Gateway(const Tweak& tweak) {
 
     blocking_ = std::make_unique<exec::BlockingPool>(2);
     clients::mongo::Options mo;
-    mo.url = config_.mongo_url;
-    mo.database = config_.mongo_db_name;
+    mo.url = config_.mongo.url;
+    mo.database = config_.mongo.database;
     mo.server_selection_timeout = 2000ms;
     mo.connect_timeout = 2000ms;
     mo.socket_timeout = 5000ms;
@@ -461,7 +461,7 @@ Gateway::Tweak replica_of(const Gateway& first) {
     const auto shared = first.config();
     return [shared](app::Config& c) {
         c.upload_volume_path = shared.upload_volume_path;
-        c.mongo_db_name = shared.mongo_db_name;
+        c.mongo.database = shared.mongo.database;
         c.jobs_queue = shared.jobs_queue;
     };
 }

@@ -850,7 +850,7 @@ TEST_CASE(
 TEST_CASE(
     "requests refused from their head (body declared over MAX_BODY_SIZE, header block too large, "
     "malformed) are counted too, under bounded labels") {
-    Gateway gw{[](cvgate::app::Config& c) { c.max_body_size = 64 * 1024; }};
+    Gateway gw{[](cvgate::app::Config& c) { c.server.limits.max_body_size = 64 * 1024; }};
     Multipart big;
     big.field("jd_text", job_description()).file("big.pdf", pdf_bytes(std::string(128 * 1024, 'x')));
     const std::string huge_header = "X-Padding-9f8e7d: " + std::string(128 * 1024, 'p') + "\r\n";

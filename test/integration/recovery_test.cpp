@@ -90,8 +90,8 @@ public:
         for (char** e = environ; *e; ++e) env.emplace_back(*e);
         for (const std::string& kv : std::vector<std::string>{
                  "LISTEN_ADDR=127.0.0.1", "PORT=0", "UPLOAD_VOLUME_PATH=" + c.upload_volume_path,
-                 "MONGO_URL=" + c.mongo_url, "MONGO_DB_NAME=" + c.mongo_db_name,
-                 "DATABASE_URL=" + c.database_url, "RABBITMQ_URL=" + c.rabbitmq_url,
+                 "MONGO_URL=" + c.mongo.url, "MONGO_DB_NAME=" + c.mongo.database,
+                 "DATABASE_URL=" + c.postgres.connection.url, "RABBITMQ_URL=" + c.rabbitmq_url,
                  "JOBS_QUEUE=" + c.jobs_queue, "RECOVERY_SECONDS=" + std::to_string(recovery.count()),
                  "IO_THREADS=1", "BLOCKING_THREADS=2", "LOG_FORMAT=json", "LOG_LEVEL=info",
                  "CVGATE_FAULT=" + fault})

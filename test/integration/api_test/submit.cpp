@@ -126,7 +126,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a file over MAX_FILE_SIZE among good ones is skipped and reported while the good ones go through") {
-    Gateway gw{[](cvgate::app::Config& c) { c.max_file_size = 4096; }};
+    Gateway gw{[](cvgate::app::Config& c) { c.upload_limits.max_file_size = 4096; }};
     Multipart form;
     form.field("jd_text", job_description())
         .file("small1.pdf", pdf_bytes("one"))
@@ -227,7 +227,7 @@ TEST_CASE("no files is 400, not multipart is 415, and neither leaves anything be
 }
 
 TEST_CASE("a body over MAX_BODY_SIZE is 413, with Content-Length or chunked, and leaves nothing behind") {
-    Gateway gw{[](cvgate::app::Config& c) { c.max_body_size = 256 * 1024; }};
+    Gateway gw{[](cvgate::app::Config& c) { c.server.limits.max_body_size = 256 * 1024; }};
     Multipart big;
     big.field("jd_text", job_description())
         .file("a.pdf", pdf_bytes("a"))

@@ -3,6 +3,7 @@
 // bson_json.hpp), every blocking mongo-c-driver call run on the blocking pool through a
 // thread-safe connection pool, every failure a clients::ClientError.
 
+#include <cvgate/clients/mongo/options.hpp>
 #include <cvgate/exec/blocking_pool.hpp>
 #include <cvgate/exec/deadline.hpp>
 
@@ -19,25 +20,6 @@
 #include <string_view>
 
 namespace cvgate::clients::mongo {
-
-struct Options {
-    std::string url = "mongodb://localhost:27017";
-    std::string database = "kandidate_db";
-    // Driver timeouts, applied unless the URL sets them itself (?serverSelectionTimeoutMS=...):
-    // short enough that a dead server fails a request fast instead of hanging it.
-    std::chrono::milliseconds server_selection_timeout{3000};
-    std::chrono::milliseconds connect_timeout{3000};
-    std::chrono::milliseconds socket_timeout{5000};
-    // How long a call may take in all, waiting for a pooled connection and retries included,
-    // when the caller gives no deadline; past it the call fails with ErrorKind::timeout.
-    std::chrono::milliseconds call_timeout{10000};
-    // Connections kept by the pool (0: the URL's maxPoolSize, or the driver's default, 100).
-    std::size_t max_connections = 0;
-    std::string app_name = "cvgate";
-    // Calls running or waiting for a thread of the blocking pool at most (0: no bound); past
-    // it a call fails at once with ErrorKind::unavailable instead of queueing (a bulkhead).
-    std::size_t max_pending_calls = 0;
-};
 
 struct UpdateResult {
     std::int64_t matched = 0;

@@ -25,16 +25,6 @@ namespace impl {
 class PoolCore;
 }
 
-struct PoolOptions {
-    ConnectOptions connection;
-    std::size_t size = 8;                              // connections at most, opened on first use
-    std::chrono::milliseconds default_timeout{5'000};  // for calls that name no timeout
-    std::chrono::milliseconds ping_timeout{1'000};
-    // Callers waiting for a free connection at most (0: no bound); past it a call fails at
-    // once with ErrorKind::unavailable instead of queueing (a bulkhead).
-    std::size_t max_waiting = 0;
-};
-
 // Await its calls from coroutines whose executor runs one handler at a time (an io_context
 // per thread, as the server has, or a strand): the deadline timers live there.
 class Pool {

@@ -42,25 +42,29 @@ public:
 
     const std::string& database() const noexcept;
 
+    // Each call may name the caller's operation it serves (`name`, a literal): the observer
+    // (Options::observer) is told of the call under it.
     boost::asio::awaitable<void> insert_one(std::string collection, boost::json::object document,
-                                            Deadline deadline = {});
+                                            Deadline deadline = {}, std::string_view name = {});
     boost::asio::awaitable<std::optional<boost::json::object>> find_one(std::string collection,
                                                                         boost::json::object filter,
-                                                                        Deadline deadline = {});
+                                                                        Deadline deadline = {},
+                                                                        std::string_view name = {});
     boost::asio::awaitable<UpdateResult> update_one(std::string collection, boost::json::object filter,
-                                                    boost::json::object update, Deadline deadline = {});
+                                                    boost::json::object update, Deadline deadline = {},
+                                                    std::string_view name = {});
     // findAndModify: the matching document as it was before or after `update`; nullopt when
     // none matched.
     boost::asio::awaitable<std::optional<boost::json::object>> find_one_and_update(
         std::string collection, boost::json::object filter, boost::json::object update,
-        ReturnDocument which = ReturnDocument::before, Deadline deadline = {});
+        ReturnDocument which = ReturnDocument::before, Deadline deadline = {}, std::string_view name = {});
     // How many documents were deleted: 0 or 1.
     boost::asio::awaitable<std::int64_t> delete_one(std::string collection, boost::json::object filter,
-                                                    Deadline deadline = {});
+                                                    Deadline deadline = {}, std::string_view name = {});
     // Any database command on this client's database (e.g. {"dropDatabase": 1}); its reply.
     boost::asio::awaitable<boost::json::object> run_command(boost::json::object command,
                                                             Deadline deadline = {});
-    boost::asio::awaitable<void> ping(Deadline deadline = {});
+    boost::asio::awaitable<void> ping(Deadline deadline = {}, std::string_view name = {});
 
 private:
     struct Impl;

@@ -2,6 +2,8 @@
 // What a MongoDB client is told: where the server is, which database, its driver timeouts and
 // bounds, each default named once.
 
+#include <cvgate/clients/call_observer.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -33,6 +35,8 @@ struct Options {
     // Calls running or waiting for a thread of the blocking pool at most (0: no bound); past
     // it a call fails at once with ErrorKind::unavailable instead of queueing (a bulkhead).
     std::size_t max_pending_calls = 0;
+    // Told of every call as it ends (clients/call_observer.hpp); none: nobody is.
+    CallObserver observer;
 };
 
 }  // namespace cvgate::clients::mongo

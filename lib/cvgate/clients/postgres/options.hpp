@@ -2,6 +2,8 @@
 // What the PostgreSQL client is told: where the server is, and the bounds on a connection and
 // on the pool's calls, each default named once.
 
+#include <cvgate/clients/call_observer.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -37,6 +39,8 @@ struct PoolOptions {
     // Callers waiting for a free connection at most (0: no bound); past it a call fails at
     // once with ErrorKind::unavailable instead of queueing (a bulkhead).
     std::size_t max_waiting = 0;
+    // Told of every call as it ends (clients/call_observer.hpp); none: nobody is.
+    CallObserver observer;
 };
 
 }  // namespace cvgate::clients::postgres

@@ -26,8 +26,14 @@ const PoolOptions& Pool::options() const noexcept { return core_->options(); }
 
 Pool::Stats Pool::stats() const { return core_->stats(); }
 
-boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::milliseconds timeout, Work work,
-                                       Ownership ownership) {
+boost::asio::awaitable<void> Pool::run(const char* what, std::string_view name,
+                                       std::chrono::milliseconds timeout, Work work, Ownership ownership) {
+    auto call = attempt(what, timeout, std::move(work), ownership);
+    co_await observed(options().observer, what, name, std::move(call));
+}
+
+boost::asio::awaitable<void> Pool::attempt(const char* what, std::chrono::milliseconds timeout, Work work,
+                                           Ownership ownership) {
     const Deadline deadline = Clock::now() + timeout;
     impl::Lease lease = core_->try_acquire();
     if (!lease && options().max_waiting != 0 && core_->stats().waiting >= options().max_waiting)
@@ -69,8 +75,12 @@ boost::asio::awaitable<Result> Pool::query(std::string sql, Params params) {
     return query(std::move(sql), std::move(params), options().default_timeout);
 }
 
-boost::asio::awaitable<Result> Pool::query(std::string sql, Params params,
-                                           std::chrono::milliseconds timeout) {
+boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::string_view name) {
+    return query(std::move(sql), std::move(params), options().default_timeout, name);
+}
+
+boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::chrono::milliseconds timeout,
+                                           std::string_view name) {
     // Owned by the work, which may outlive this frame when the deadline abandons it.
     struct Statement {
         std::string sql;
@@ -81,10 +91,12 @@ boost::asio::awaitable<Result> Pool::query(std::string sql, Params params,
     Work work = [statement](Connection& conn, Deadline deadline) {
         statement->result = conn.query(statement->sql, statement->params, deadline);
     };
-    co_await run("query", timeout, std::move(work), Ownership::owned);
+    co_await run("query", name, timeout, std::move(work), Ownership::owned);
     co_return std::move(statement->result);
 }
 
-boost::asio::awaitable<void> Pool::ping() { co_await query("SELECT 1", {}, options().ping_timeout); }
+boost::asio::awaitable<void> Pool::ping(std::string_view name) {
+    co_await query("SELECT 1", {}, options().ping_timeout, name);
+}
 
 }  // namespace cvgate::clients::postgres

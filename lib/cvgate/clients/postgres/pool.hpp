@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -39,8 +40,12 @@ public:
     // One statement, `timeout` from now for everything: waiting for a free connection,
     // connecting, running. At the deadline the caller resumes with timeout at once; the
     // statement is canceled on the server behind its back.
+    // `name` (a literal): the caller's operation the call serves, which the observer
+    // (PoolOptions::observer) is told it under; unnamed calls are told under no name.
     boost::asio::awaitable<Result> query(std::string sql, Params params = {});
-    boost::asio::awaitable<Result> query(std::string sql, Params params, std::chrono::milliseconds timeout);
+    boost::asio::awaitable<Result> query(std::string sql, Params params, std::string_view name);
+    boost::asio::awaitable<Result> query(std::string sql, Params params, std::chrono::milliseconds timeout,
+                                         std::string_view name = {});
 
     // Runs fn(Transaction&) on a blocking thread (its tx.query calls are synchronous), then
     // commits; an exception from fn rolls back and reaches the caller. No retry: on
@@ -53,7 +58,12 @@ public:
         return with_transaction(std::move(fn), options().default_timeout);
     }
     template <typename F>
-    auto with_transaction(F fn, std::chrono::milliseconds timeout)
+    auto with_transaction(F fn, std::string_view name)
+        -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
+        return with_transaction(std::move(fn), options().default_timeout, name);
+    }
+    template <typename F>
+    auto with_transaction(F fn, std::chrono::milliseconds timeout, std::string_view name = {})
         -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>>;
 
     // As with_transaction, but fn(Connection&, Deadline) gets the session itself (for
@@ -63,7 +73,7 @@ public:
         -> boost::asio::awaitable<std::invoke_result_t<F&, Connection&, Deadline>>;
 
     // SELECT 1 within ping_timeout: readiness.
-    boost::asio::awaitable<void> ping();
+    boost::asio::awaitable<void> ping(std::string_view name = {});
 
     struct Stats {
         std::size_t size;     // the bound
@@ -76,11 +86,14 @@ public:
 
 private:
     using Work = std::function<void(Connection&, Deadline)>;
-    // Borrows a connection within the deadline and runs `work` on it on the blocking pool.
-    // Owned work is abandoned at the deadline; borrowed work is awaited to its end.
+    // Every call passes here: it borrows a connection within the deadline and runs `work` on
+    // it on the blocking pool, and the observer is told of it. Owned work is abandoned at the
+    // deadline; borrowed work is awaited to its end.
     enum class Ownership { owned, borrowed };
-    boost::asio::awaitable<void> run(const char* what, std::chrono::milliseconds timeout, Work work,
-                                     Ownership ownership);
+    boost::asio::awaitable<void> run(const char* what, std::string_view name,
+                                     std::chrono::milliseconds timeout, Work work, Ownership ownership);
+    boost::asio::awaitable<void> attempt(const char* what, std::chrono::milliseconds timeout, Work work,
+                                         Ownership ownership);
 
     template <typename F, typename... Args>
     struct Call {
@@ -99,7 +112,7 @@ private:
 };
 
 template <typename F>
-auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout)
+auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout, std::string_view name)
     -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
     using R = std::invoke_result_t<F&, Transaction&>;
     auto call = std::make_shared<Call<F, Transaction&>>(Call<F, Transaction&>{std::move(fn), std::nullopt});
@@ -108,7 +121,7 @@ auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout)
         call->invoke(tx);
         tx.commit();
     };
-    co_await run("transaction", timeout, std::move(work), Ownership::borrowed);
+    co_await run("transaction", name, timeout, std::move(work), Ownership::borrowed);
     if constexpr (!std::is_void_v<R>) co_return std::move(*call->result);
 }
 
@@ -119,7 +132,7 @@ auto Pool::with_connection(F fn, std::chrono::milliseconds timeout)
     auto call = std::make_shared<Call<F, Connection&, Deadline>>(
         Call<F, Connection&, Deadline>{std::move(fn), std::nullopt});
     Work work = [call](Connection& conn, Deadline deadline) { call->invoke(conn, deadline); };
-    co_await run("session", timeout, std::move(work), Ownership::borrowed);
+    co_await run("session", {}, timeout, std::move(work), Ownership::borrowed);
     if constexpr (!std::is_void_v<R>) co_return std::move(*call->result);
 }
 

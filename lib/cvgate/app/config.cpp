@@ -143,20 +143,6 @@ constexpr std::uint16_t default_rabbitmq_port = 5672;
 constexpr std::string_view default_rabbitmq_user = "guest";
 constexpr std::string_view default_rabbitmq_pass = "guest";
 
-std::string_view log_level_text(LogLevel level) {
-    switch (level) {
-        case LogLevel::debug:
-            return "debug";
-        case LogLevel::info:
-            return "info";
-        case LogLevel::warning:
-            return "warning";
-        case LogLevel::error:
-            return "error";
-    }
-    return "info";
-}
-
 // Each default is read from the options of what it configures, or from its named constant.
 const std::vector<Option>& options() {
     static const http::ServerOptions server;
@@ -286,7 +272,7 @@ const std::vector<Option>& options() {
          "longest a call that failed at its deadline after it started may stay unsettled before its "
          "request is rolled back all the same",
          [](Config& c, auto n, auto v) { c.in_doubt = std::chrono::seconds{parse_unsigned(n, v, 1, 3600)}; }},
-        {"LOG_LEVEL", std::string{log_level_text(default_log_level)}, "debug, info, warning or error",
+        {"LOG_LEVEL", std::string{to_string(default_log_level)}, "debug, info, warning or error",
          [](Config& c, auto n, auto v) {
              static const std::map<std::string, LogLevel> levels = {{"debug", LogLevel::debug},
                                                                     {"info", LogLevel::info},
@@ -410,6 +396,20 @@ void compose_urls(Config& c, const std::map<std::string, std::string, std::less<
 }
 
 }  // namespace
+
+std::string_view to_string(LogLevel level) noexcept {
+    switch (level) {
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warning:
+            return "warning";
+        case LogLevel::error:
+            return "error";
+    }
+    return "info";
+}
 
 Environment process_environment() {
     return [](std::string_view name) -> std::optional<std::string> {

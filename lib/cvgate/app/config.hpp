@@ -25,6 +25,9 @@ namespace cvgate::app {
 enum class LogLevel { debug, info, warning, error };
 enum class LogFormat { json, text };
 
+// "debug", "info", "warning", "error": as LOG_LEVEL takes them and log lines say them.
+std::string_view to_string(LogLevel level) noexcept;
+
 // The defaults of what only the application uses, named once.
 inline constexpr std::string_view default_upload_volume_path = "/uploads";
 inline constexpr std::string_view default_rabbitmq_url = "amqp://guest:guest@localhost:5672/";

@@ -1,7 +1,8 @@
 #pragma once
 // A MongoDB client for coroutines: documents in and out as Boost.JSON objects (see
 // bson_json.hpp), every blocking mongo-c-driver call run on the blocking pool through a
-// thread-safe connection pool, every failure a clients::ClientError.
+// thread-safe connection pool and told to the observer (options.hpp,
+// clients/call_observer.hpp), every failure a clients::ClientError.
 
 #include <cvgate/clients/mongo/options.hpp>
 #include <cvgate/exec/blocking_pool.hpp>

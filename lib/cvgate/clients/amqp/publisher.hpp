@@ -44,7 +44,7 @@ struct PublisherOptions {
     std::size_t max_in_flight = 1024;
     std::string connection_name = "cvgate";  // shown by `rabbitmqctl list_connections user_provided_name`
     // Told of every call (publish, declare_queue, ping) as it ends, for the caller; none: nobody is.
-    CallObserver observer;
+    CallObserver observer{};
 };
 
 class Publisher {

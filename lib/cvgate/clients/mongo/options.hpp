@@ -36,7 +36,7 @@ struct Options {
     // it a call fails at once with ErrorKind::unavailable instead of queueing (a bulkhead).
     std::size_t max_pending_calls = 0;
     // Told of every call as it ends (clients/call_observer.hpp); none: nobody is.
-    CallObserver observer;
+    CallObserver observer{};
 };
 
 }  // namespace cvgate::clients::mongo

@@ -40,7 +40,7 @@ struct PoolOptions {
     // once with ErrorKind::unavailable instead of queueing (a bulkhead).
     std::size_t max_waiting = 0;
     // Told of every call as it ends (clients/call_observer.hpp); none: nobody is.
-    CallObserver observer;
+    CallObserver observer{};
 };
 
 }  // namespace cvgate::clients::postgres

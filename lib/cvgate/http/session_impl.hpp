@@ -216,7 +216,8 @@ asio::awaitable<void> Session<Stream>::answer_and_close(Response response,
         route = shared_->router->match(head.method(), target.substr(0, target.find('?')), params).pattern;
     }
     linger_ = true;
-    co_await answer(head, names_of(head), route, response, false, false, start);
+    const RequestNames names = names_of(head);  // named first: see the GCC 12 note in exec/offload.hpp
+    co_await answer(head, names, route, response, false, false, start);
 }
 
 template <SessionStream Stream>

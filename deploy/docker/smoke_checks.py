@@ -5,9 +5,10 @@
                            --amqp-url URL --queue NAME
 
 `submit` posts one real PDF to /jobs/submit and proves the 202 complete the way the integration
-tests do (test/integration/api_test.cpp): the file on the volume with the uploaded bytes, the
-job document in MongoDB (read with a client of our own), the job message on the queue (read
-with a consumer of our own: body and properties). Exits non-zero with one line per failed check.
+tests do (test/integration/api_test/journey.cpp): the file on the volume with the uploaded
+bytes, the job document in MongoDB (read with a client of our own), the job message on the
+queue (read with a consumer of our own: body and properties). Exits non-zero with one line per
+failed check.
 """
 
 import argparse

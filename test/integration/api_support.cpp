@@ -203,15 +203,15 @@ Gateway::Gateway(const Tweak& tweak) {
     dir_ = "/tmp/cvgate-api-test-" + suffix;
     fs::create_directories(dir_);
 
-    config_.listen_addr = "127.0.0.1";
-    config_.port = 0;
+    config_.server.address = "127.0.0.1";
+    config_.server.port = 0;
     config_.upload_volume_path = dir_ + "/volume";
-    config_.mongo_url = stack_env().mongo_url;
-    config_.mongo_db_name = "cvgate_api_" + suffix;
-    config_.database_url = stack_env().database_url;
+    config_.mongo.url = stack_env().mongo_url;
+    config_.mongo.database = "cvgate_api_" + suffix;
+    config_.postgres.connection.url = stack_env().database_url;
     config_.rabbitmq_url = stack_env().rabbitmq_url;
     config_.jobs_queue = "cvgate_api_jobs_" + suffix;
-    config_.io_threads = 2;
+    config_.server.io_threads = 2;
     config_.blocking_threads = 4;
     config_.log_level = app::LogLevel::warning;
     config_.log_format = app::LogFormat::text;
@@ -223,8 +223,8 @@ Gateway::Gateway(const Tweak& tweak) {
 
     blocking_ = std::make_unique<exec::BlockingPool>(2);
     clients::mongo::Options mo;
-    mo.url = config_.mongo_url;
-    mo.database = config_.mongo_db_name;
+    mo.url = config_.mongo.url;
+    mo.database = config_.mongo.database;
     mo.server_selection_timeout = 2000ms;
     mo.connect_timeout = 2000ms;
     mo.socket_timeout = 5000ms;
@@ -406,6 +406,64 @@ void Outage::end() {
     if (!down_) return;
     down_ = false;
     stack_ctl("start " + service_);
+}
+
+// ---- The requests most tests make ------------------------------------------------------
+
+Multipart form_with_pdfs(int count, std::string_view label) {
+    Multipart form;
+    form.field("jd_text", job_description());
+    for (int i = 0; i < count; ++i) {
+        const std::string name = std::string{label} + std::to_string(i);
+        form.file(name + ".pdf", pdf_bytes(name), "application/pdf");
+    }
+    return form;
+}
+
+std::string accepted(const Answer& a) {
+    INFO("status " << a.status << ": " << a.raw.body());
+    REQUIRE(a.status == 202);
+    return str(a.object().at("job_id"));
+}
+
+std::string prefix_of(const std::string& job_id) { return job_id.substr(0, 8); }
+
+std::string sync_path(const std::string& job_id) { return "/jobs/" + job_id + "/sync"; }
+
+json::value J(std::string_view text) { return json::parse(text); }
+
+json::object analysis(const std::string& cv_id, std::string_view name, json::value score,
+                      std::string_view file) {
+    json::object a{
+        {"cv_id", cv_id},
+        {"original_filename", file},
+        {"candidate_name", name},
+        {"match_score", std::move(score)},
+        {"email", "candidate@example.com"},
+        {"phone", "+1234567890"},
+        {"skills", J(R"(["C++", "Boost.Asio", "PostgreSQL"])")},
+        {"experience_years", 5},
+        {"education", "Bachelor's in Computer Science"},
+        {"recommendation", "Strong Hire"},
+        {"key_strengths", J(R"(["Strong backend experience", "Cloud native"])")},
+        {"concerns", json::array{}},
+        {"summary_headline", "Backend engineer who ships"},
+        {"conceptual_matches", J(R"([{"jd_concept": "async I/O", "cv_evidence": "Asio coroutines"}])")},
+        // Arrays in objects in arrays: FerretDB refuses an array directly inside an array.
+        {"skill_gaps", J(R"([{"skill": "Kubernetes", "severity": "minor", "related": ["Helm"]},
+                             {"skill": "Go", "severity": "major", "related": ["gRPC", "protobuf"]}])")},
+        {"risk_assessment", J(R"({"level": "Low", "factors": [], "score": 0.25})")},
+        {"linkedin_url", nullptr}};
+    return a;
+}
+
+Gateway::Tweak replica_of(const Gateway& first) {
+    const auto shared = first.config();
+    return [shared](app::Config& c) {
+        c.upload_volume_path = shared.upload_volume_path;
+        c.mongo.database = shared.mongo.database;
+        c.jobs_queue = shared.jobs_queue;
+    };
 }
 
 }  // namespace cvgate::test

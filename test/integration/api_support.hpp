@@ -172,6 +172,23 @@ private:
     std::unique_ptr<clients::mongo::Client> mongo_;
 };
 
+// ---- The requests most tests make, and what they answer ------------------------------
+
+// jd_text and `count` small PDFs named `{label}0.pdf`, `{label}1.pdf`...
+Multipart form_with_pdfs(int count, std::string_view label = "cv");
+// The job id of a 202; fails the test for any other answer.
+std::string accepted(const Answer& a);
+// A job's cv ids start with the first 8 characters of its id.
+std::string prefix_of(const std::string& job_id);
+std::string sync_path(const std::string& job_id);
+// What the AI stage produces for one CV: the contract's fields and some it does not list.
+boost::json::object analysis(const std::string& cv_id, std::string_view name, boost::json::value score,
+                             std::string_view file);
+// JSON written as text in a test.
+boost::json::value J(std::string_view text);
+// A second cvgate on the same volume, MongoDB database and queue as `first`: another replica.
+Gateway::Tweak replica_of(const Gateway& first);
+
 // ---- PostgreSQL (cold storage), read directly ----------------------------------------
 
 // The first column of the first row as an integer (a count(*)).

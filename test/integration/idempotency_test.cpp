@@ -19,33 +19,8 @@ namespace pg = cvgate::clients::postgres;
 using namespace cvgate::test;
 using namespace std::chrono_literals;
 
-Multipart form_with_pdfs(int count, std::string_view label = "cv") {
-    Multipart form;
-    form.field("jd_text", job_description());
-    for (int i = 0; i < count; ++i) {
-        const std::string name = std::string{label} + std::to_string(i);
-        form.file(name + ".pdf", pdf_bytes(name), "application/pdf");
-    }
-    return form;
-}
-
 std::string key_header(const std::string& key) { return "Idempotency-Key: " + key + "\r\n"; }
 std::string fresh_key() { return "key-" + cvgate::ids::uuid_v4(); }
-
-std::string accepted(const Answer& a) {
-    INFO("status " << a.status << ": " << a.raw.body());
-    REQUIRE(a.status == 202);
-    return str(a.object().at("job_id"));
-}
-
-Gateway::Tweak replica_of(const Gateway& first) {
-    const auto shared = first.config();
-    return [shared](cvgate::app::Config& c) {
-        c.upload_volume_path = shared.upload_volume_path;
-        c.mongo_db_name = shared.mongo_db_name;
-        c.jobs_queue = shared.jobs_queue;
-    };
-}
 
 }  // namespace
 

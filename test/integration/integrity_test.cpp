@@ -25,22 +25,6 @@ namespace pg = cvgate::clients::postgres;
 using namespace cvgate::test;
 using namespace std::chrono_literals;
 
-std::string accepted(const Answer& a) {
-    INFO("status " << a.status << ": " << a.raw.body());
-    REQUIRE(a.status == 202);
-    return str(a.object().at("job_id"));
-}
-
-Multipart form_with_pdfs(int count, std::string_view label = "cv") {
-    Multipart form;
-    form.field("jd_text", job_description());
-    for (int i = 0; i < count; ++i) {
-        const std::string name = std::string{label} + std::to_string(i);
-        form.file(name + ".pdf", pdf_bytes(name), "application/pdf");
-    }
-    return form;
-}
-
 std::vector<std::string> cv_ids_of(const Answer& a) {
     std::vector<std::string> ids;
     for (const auto& d : a.object().at("cv_details").as_array())
@@ -57,19 +41,8 @@ json::object result_of(const std::string& cv_id, std::string_view name) {
 }
 
 std::string add_cvs(const std::string& id) { return "/jobs/" + id + "/add-cvs"; }
-std::string sync_path(const std::string& id) { return "/jobs/" + id + "/sync"; }
 std::string erase_path(const std::string& id, const std::string& cv) {
     return "/jobs/" + id + "/candidates/" + cv;
-}
-
-// A second cvgate on the same stack, volume, database and queue as `first`: another replica.
-Gateway::Tweak replica_of(const Gateway& first) {
-    const auto shared = first.config();
-    return [shared](cvgate::app::Config& c) {
-        c.upload_volume_path = shared.upload_volume_path;
-        c.mongo_db_name = shared.mongo_db_name;
-        c.jobs_queue = shared.jobs_queue;
-    };
 }
 
 }  // namespace

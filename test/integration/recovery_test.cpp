@@ -38,16 +38,6 @@ constexpr auto recovery = std::chrono::seconds{6};
 // RECOVERY_SECONDS must at least happen within twice that.
 constexpr auto within_recovery = std::chrono::duration_cast<std::chrono::milliseconds>(recovery * 2);
 
-Multipart form_with_pdfs(int count, std::string_view label = "cv") {
-    Multipart form;
-    form.field("jd_text", job_description());
-    for (int i = 0; i < count; ++i) {
-        const std::string name = std::string{label} + std::to_string(i);
-        form.file(name + ".pdf", pdf_bytes(name), "application/pdf");
-    }
-    return form;
-}
-
 // A form whose one file is big enough that a body cut 1000 bytes short is mid-file.
 Multipart big_form(std::string_view label) {
     Multipart form;
@@ -56,22 +46,14 @@ Multipart big_form(std::string_view label) {
     return form;
 }
 
-std::string accepted(const Answer& a) {
-    INFO("status " << a.status << ": " << a.raw.body());
-    REQUIRE(a.status == 202);
-    return str(a.object().at("job_id"));
-}
-
 Gateway::Tweak with_recovery() {
     return [](cvgate::app::Config& c) { c.recovery = recovery; };
 }
 
-Gateway::Tweak replica_of(const Gateway& first) {
-    const auto shared = first.config();
-    return [shared](cvgate::app::Config& c) {
-        c.upload_volume_path = shared.upload_volume_path;
-        c.mongo_db_name = shared.mongo_db_name;
-        c.jobs_queue = shared.jobs_queue;
+// Another replica (api_support.hpp), sweeping every RECOVERY_SECONDS as this file's do.
+Gateway::Tweak recovering_replica_of(const Gateway& first) {
+    return [shared = replica_of(first)](cvgate::app::Config& c) {
+        shared(c);
         c.recovery = recovery;
     };
 }
@@ -108,8 +90,8 @@ public:
         for (char** e = environ; *e; ++e) env.emplace_back(*e);
         for (const std::string& kv : std::vector<std::string>{
                  "LISTEN_ADDR=127.0.0.1", "PORT=0", "UPLOAD_VOLUME_PATH=" + c.upload_volume_path,
-                 "MONGO_URL=" + c.mongo_url, "MONGO_DB_NAME=" + c.mongo_db_name,
-                 "DATABASE_URL=" + c.database_url, "RABBITMQ_URL=" + c.rabbitmq_url,
+                 "MONGO_URL=" + c.mongo.url, "MONGO_DB_NAME=" + c.mongo.database,
+                 "DATABASE_URL=" + c.postgres.connection.url, "RABBITMQ_URL=" + c.rabbitmq_url,
                  "JOBS_QUEUE=" + c.jobs_queue, "RECOVERY_SECONDS=" + std::to_string(recovery.count()),
                  "IO_THREADS=1", "BLOCKING_THREADS=2", "LOG_FORMAT=json", "LOG_LEVEL=info",
                  "CVGATE_FAULT=" + fault})
@@ -267,7 +249,7 @@ TEST_CASE(
 TEST_CASE(
     "the sweep removes a dead replica's upload but never the upload a live replica is still receiving") {
     Gateway gw{with_recovery()};
-    Gateway live{replica_of(gw)};
+    Gateway live{recovering_replica_of(gw)};
 
     // A live replica receives an upload slowly: half the body now, the rest later.
     const auto form = big_form("slow");

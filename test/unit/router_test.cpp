@@ -73,3 +73,11 @@ TEST_CASE("malformed or duplicate patterns are refused at registration", "[route
     CHECK_THROWS_AS(r.add(Verb::get, "/a{b}", ok), std::invalid_argument);
     CHECK_THROWS_AS(r.add(Verb::get, "/{a}/{b}/{c}/{d}/{e}", ok), std::invalid_argument);
 }
+
+TEST_CASE("a template's methods are listed in registration order, HEAD left to its GET", "[router]") {
+    Router r = jobs_router();
+    r.add(Verb::put, "/jobs/{job_id}/status", ok);
+    CHECK(r.methods("/jobs/{job_id}/status") == std::vector<Verb>{Verb::get, Verb::put});
+    CHECK(r.methods("/jobs/submit") == std::vector<Verb>{Verb::post});
+    CHECK(r.methods("/jobs/{id}/status").empty());  // a template is matched as written, not as a path
+}

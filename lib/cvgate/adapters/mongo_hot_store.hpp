@@ -1,5 +1,7 @@
 #pragma once
-// Hot storage (`{MONGO_DB_NAME}.jobs`) as the domain's HotStore, on the MongoDB client.
+// Hot storage (`{MONGO_DB_NAME}.jobs`) as the domain's HotStore, on the MongoDB client. Each
+// client call is named after the port operation it serves: the client's observer is told of it
+// under that name.
 
 #include <cvgate/clients/mongo/client.hpp>
 #include <cvgate/jobs/ports.hpp>

@@ -201,7 +201,7 @@ jobs::SyncOutcome store(pg::Transaction& tx, const jobs::SyncBatch& batch, bool 
 
 jobs::Task<std::optional<jobs::ColdJob>> PostgresColdStore::find(std::string_view job_id) {
     pg::Params params{job_id};
-    auto r = co_await pool_.query(select_job, std::move(params));
+    auto r = co_await pool_.query(select_job, std::move(params), "find");
     if (r.empty()) co_return std::nullopt;
     co_return job_from(r);
 }
@@ -211,19 +211,19 @@ jobs::Task<jobs::SyncOutcome> PostgresColdStore::sync(const jobs::SyncBatch& bat
     // makes a concurrent sync of the same job wait, then skip what the first one stored.
     try {
         co_return co_await pool_.with_transaction(
-            [&batch](pg::Transaction& tx) { return store(tx, batch, false); });
+            [&batch](pg::Transaction& tx) { return store(tx, batch, false); }, "sync");
     } catch (const clients::ClientError& e) {
         if (e.kind() != clients::ErrorKind::invalid_data) throw;
     }
     // The server refused a value: again, each CV under a savepoint, to store every other CV
     // and say which one and why (never a retry loop: the same data would fail the same way).
     co_return co_await pool_.with_transaction(
-        [&batch](pg::Transaction& tx) { return store(tx, batch, true); });
+        [&batch](pg::Transaction& tx) { return store(tx, batch, true); }, "sync");
 }
 
 jobs::Task<std::optional<object>> PostgresColdStore::results(std::string_view job_id) {
     pg::Params params{job_id};
-    auto job_rows = co_await pool_.query(select_job, std::move(params));
+    auto job_rows = co_await pool_.query(select_job, std::move(params), "results");
     if (job_rows.empty()) co_return std::nullopt;
     const jobs::ColdJob job = job_from(job_rows);
 
@@ -234,7 +234,7 @@ jobs::Task<std::optional<object>> PostgresColdStore::results(std::string_view jo
             std::string{iso} +
             ") FROM cv_analyses WHERE job_id = $1 "
             "ORDER BY match_score DESC NULLS LAST, cv_id",
-        std::move(cv_params));
+        std::move(cv_params), "results");
     boost::json::array analyses;
     for (int i = 0; i < rows.rows(); ++i) {
         boost::json::value parsed = boost::json::parse(rows.text(i, 0));
@@ -265,7 +265,7 @@ jobs::Task<std::int64_t> PostgresColdStore::allocate_cv_indexes(std::string_view
         "INSERT INTO cv_counters AS c (job_id, next_index) VALUES ($1, $2::bigint + $3::bigint) "
         "ON CONFLICT (job_id) DO UPDATE SET next_index = GREATEST(c.next_index, $2::bigint) + $3::bigint "
         "RETURNING next_index - $3::bigint";
-    auto r = co_await pool_.query(std::move(sql), std::move(params));
+    auto r = co_await pool_.query(std::move(sql), std::move(params), "allocate_cv_indexes");
     co_return r.get<std::int64_t>(0, 0);
 }
 
@@ -295,9 +295,9 @@ jobs::Task<std::optional<std::string>> PostgresColdStore::remove_candidate(std::
         if (analysis.empty()) return std::string{};
         return analysis.get<std::optional<std::string>>(0, 0).value_or("");
     };
-    co_return co_await pool_.with_transaction(std::move(erase));
+    co_return co_await pool_.with_transaction(std::move(erase), "remove_candidate");
 }
 
-jobs::Task<void> PostgresColdStore::ping() { co_await pool_.ping(); }
+jobs::Task<void> PostgresColdStore::ping() { co_await pool_.ping("ping"); }
 
 }  // namespace cvgate::adapters

@@ -1,6 +1,7 @@
 #pragma once
 // Cold storage (PostgreSQL: `jobs`, `cv_analyses`, `cv_failures`, and what cvgate keeps for
-// itself: `cv_counters`, `erased_cvs`) as the domain's ColdStore.
+// itself: `cv_counters`, `erased_cvs`) as the domain's ColdStore. Each pool call is named after
+// the port operation it serves: the pool's observer is told of it under that name.
 
 #include <cvgate/clients/postgres/pool.hpp>
 #include <cvgate/jobs/ports.hpp>

@@ -120,7 +120,8 @@ private:
 // the write in flight (fd only) and place_at (on the pool, once no write is in flight).
 // Shared with that write, so a file dropped mid-write is closed and removed only after it.
 struct StagedState : std::enable_shared_from_this<StagedState> {
-    StagedState(int f, std::string p, exec::BlockingPool& bp) : fd{f}, path{std::move(p)}, pool{bp} {}
+    StagedState(int f, std::string p, exec::BlockingPool& bp, std::shared_ptr<const clients::CallObserver> o)
+        : fd{f}, path{std::move(p)}, pool{bp}, observer{std::move(o)} {}
     ~StagedState() {
         if (fd < 0 && placed) return;
         // Never placed: remove it, off the I/O thread.
@@ -140,6 +141,7 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
         boost::asio::post(pool.executor(), [self = shared_from_this(), batch = std::move(batch),
                                             offset]() mutable {
             std::exception_ptr error;
+            const auto start = std::chrono::steady_clock::now();
             try {
                 write_all(self->fd, batch.data(), batch.size());
                 // Start the write-back now, so the fsync before placing waits for little.
@@ -147,6 +149,7 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
             } catch (...) {
                 error = std::current_exception();
             }
+            self->report_write(std::chrono::steady_clock::now() - start, error);
             // A dropped file's I/O thread may be gone (a shutdown): then nothing goes home.
             std::lock_guard lock{self->home_mutex};
             if (self->abandoned) return;
@@ -155,6 +158,21 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
                 self->written(std::move(batch), error);
             });
         });
+    }
+
+    // On the pool: the observer told of one batch written.
+    void report_write(std::chrono::steady_clock::duration took, const std::exception_ptr& e) const {
+        if (!*observer) return;
+        std::optional<ErrorKind> kind;
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const ClientError& failed) {
+                kind = failed.kind();
+            } catch (...) {
+            }
+        }
+        (*observer)(clients::CallRecord{"write", "write", took, !e, kind});
     }
 
     // On the I/O thread, when the write in flight is done.
@@ -192,6 +210,7 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
     int fd;
     std::string path;
     exec::BlockingPool& pool;
+    std::shared_ptr<const clients::CallObserver> observer;
     bool placed = false;
     std::optional<boost::asio::any_io_executor> io;  // the receiving I/O thread
     boost::asio::steady_timer* wake = nullptr;       // the file's: wakes a coroutine waiting for `writing`
@@ -207,8 +226,9 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
 
 class VolumeFile final : public jobs::StagedFile {
 public:
-    VolumeFile(int fd, std::string path, exec::BlockingPool& pool)
-        : state_{std::make_shared<StagedState>(fd, std::move(path), pool)} {}
+    VolumeFile(int fd, std::string path, exec::BlockingPool& pool,
+               std::shared_ptr<const clients::CallObserver> observer)
+        : state_{std::make_shared<StagedState>(fd, std::move(path), pool, std::move(observer))} {}
     ~VolumeFile() override {
         // A write still in flight finishes on the pool and closes the file after it; it no
         // longer reports back to this thread, whose io_context may be going away.
@@ -286,8 +306,10 @@ private:
 
 }  // namespace
 
-UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool)
-    : root_{std::move(root)}, incoming_{root_ + "/.incoming"}, pool_{pool} {
+UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool, clients::CallObserver observer)
+    : root_{std::move(root)},
+      pool_{pool},
+      observer_{std::make_shared<const clients::CallObserver>(std::move(observer))} {
     while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
     incoming_ = root_ + "/.incoming";
     std::error_code ec;
@@ -296,6 +318,12 @@ UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool)
         throw ClientError{ErrorKind::unavailable, "volume",
                           "cannot create the upload directory: " + ec.message()};
     journal_ = std::make_unique<VolumeJournal>(incoming_);
+}
+
+template <typename Work>
+auto UploadVolume::run(std::string_view operation, Work work) {
+    auto call = exec::offload(pool_.executor(), std::move(work));
+    return clients::observed(*observer_, operation, operation, std::move(call));
 }
 
 std::string UploadVolume::job_dir(std::string_view job_id) const {
@@ -316,8 +344,8 @@ jobs::Task<std::unique_ptr<jobs::StagedFile>> UploadVolume::stage() {
         if (fd < 0) fail("create staged file", errno);
         return fd;
     };
-    const int fd = co_await exec::offload(pool_.executor(), std::move(work));
-    co_return std::make_unique<VolumeFile>(fd, std::move(path), pool_);
+    const int fd = co_await run("stage", std::move(work));
+    co_return std::make_unique<VolumeFile>(fd, std::move(path), pool_, observer_);
 }
 
 jobs::Task<std::vector<std::string>> UploadVolume::place(std::string_view job_id,
@@ -344,7 +372,9 @@ jobs::Task<std::vector<std::string>> UploadVolume::place(std::string_view job_id
         if (created) fsync_path(root);
         return paths;
     };
-    co_return co_await exec::offload_to_end(pool_.executor(), std::move(work));
+    // Deaf to the caller's deadline (exec::offload_to_end): the files are placed or not, never half.
+    auto call = exec::offload_to_end(pool_.executor(), std::move(work));
+    co_return co_await clients::observed(*observer_, "place", "place", std::move(call));
 }
 
 jobs::Task<void> UploadVolume::remove(std::string_view job_id, std::vector<std::string> names) {
@@ -357,7 +387,7 @@ jobs::Task<void> UploadVolume::remove(std::string_view job_id, std::vector<std::
         }
         if (::access(dir.c_str(), F_OK) == 0) fsync_path(dir);
     };
-    co_await exec::offload(pool_.executor(), std::move(work));
+    co_await run("remove", std::move(work));
 }
 
 jobs::Task<void> UploadVolume::remove_job(std::string_view job_id) {
@@ -367,7 +397,7 @@ jobs::Task<void> UploadVolume::remove_job(std::string_view job_id) {
         std::filesystem::remove_all(dir, ec);
         if (ec) throw ClientError{ErrorKind::unavailable, "volume", "remove job directory: " + ec.message()};
     };
-    co_await exec::offload(pool_.executor(), std::move(work));
+    co_await run("remove_job", std::move(work));
 }
 
 jobs::Task<std::size_t> UploadVolume::remove_cv(std::string_view job_id, std::string_view cv_id) {
@@ -384,7 +414,7 @@ jobs::Task<std::size_t> UploadVolume::remove_cv(std::string_view job_id, std::st
         }
         return removed;
     };
-    co_return co_await exec::offload(pool_.executor(), std::move(work));
+    co_return co_await run("remove_cv", std::move(work));
 }
 
 jobs::Task<std::int64_t> UploadVolume::next_cv_index(std::string_view job_id) {
@@ -410,7 +440,7 @@ jobs::Task<std::int64_t> UploadVolume::next_cv_index(std::string_view job_id) {
         ::closedir(d);
         return next;
     };
-    co_return co_await exec::offload(pool_.executor(), std::move(work));
+    co_return co_await run("next_cv_index", std::move(work));
 }
 
 jobs::Task<void> UploadVolume::check_writable() {
@@ -426,19 +456,18 @@ jobs::Task<void> UploadVolume::check_writable() {
         ::unlink(probe.c_str());
         if (!ok) fail("volume not writable", err);
     };
-    co_await exec::offload(pool_.executor(), std::move(work));
+    co_await run("check_writable", std::move(work));
 }
 
-// The work is named before the co_await: GCC 12 destroys a lambda temporary inside a co_await
-// expression twice.
+// The work is named first: see the GCC 12 note in exec/offload.hpp.
 jobs::Task<void> UploadVolume::record(const jobs::Intent& intent) {
     auto work = [j = journal_.get(), intent] { j->record(intent); };
-    co_await exec::offload(pool_.executor(), std::move(work));
+    co_await run("record", std::move(work));
 }
 
 jobs::Task<void> UploadVolume::forget(std::string_view intent_id) {
     auto work = [j = journal_.get(), id = std::string{intent_id}] { j->forget(id); };
-    co_await exec::offload(pool_.executor(), std::move(work));
+    co_await run("forget", std::move(work));
 }
 
 std::size_t UploadVolume::staged_on_disk() const {

@@ -5,6 +5,7 @@
 #include <cvgate/jobs/flows.hpp>
 #include <cvgate/jobs/ids.hpp>
 
+#include <boost/beast/http/verb.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -113,7 +114,7 @@ object cvs_added(const jobs::Accepted& accepted) {
 awaitable<object> at_most_once(Context& ctx, const std::optional<std::string>& key, std::string fingerprint,
                                const http::Request& req, std::function<awaitable<object>()> work) {
     if (!key) co_return co_await work();
-    // Arguments named first: GCC 12 mishandles temporaries inside a co_await expression.
+    // Arguments named first: see the GCC 12 note in exec/offload.hpp.
     std::string key_text = *key;
     jobs::RequestContext request = request_context(req);
     co_return co_await jobs::once(*ctx.config.idempotency, ctx.ports.observer, ctx.ports.settler,
@@ -212,27 +213,37 @@ awaitable<http::Response> erase(Context& ctx, http::Request& req) {
 
 void add_job_routes(http::Router& router, jobs::Ports ports, JobRoutesConfig config,
                     const AccessPolicy& policy) {
+    struct Route {
+        http::Verb method;
+        std::string_view pattern;
+        Body body;
+    };
+    static constexpr Route routes[] = {
+        {http::Verb::post, "/jobs/submit", submit},
+        {http::Verb::post, "/jobs/{job_id}/add-cvs", add_cvs},
+        {http::Verb::get, "/jobs/{job_id}/status", status},
+        {http::Verb::post, "/jobs/{job_id}/sync", sync},
+        {http::Verb::get, "/jobs/{job_id}/results", results},
+        {http::Verb::delete_, "/jobs/{job_id}/candidates/{cv_id}", erase},
+    };
     auto ctx = std::make_shared<Context>(Context{ports, std::move(config), policy});
-    router.add(http::Verb::post, "/jobs/submit", guarded(ctx, submit));
-    router.add(http::Verb::post, "/jobs/{job_id}/add-cvs", guarded(ctx, add_cvs));
-    router.add(http::Verb::get, "/jobs/{job_id}/status", guarded(ctx, status));
-    router.add(http::Verb::post, "/jobs/{job_id}/sync", guarded(ctx, sync));
-    router.add(http::Verb::get, "/jobs/{job_id}/results", guarded(ctx, results));
-    router.add(http::Verb::delete_, "/jobs/{job_id}/candidates/{cv_id}", guarded(ctx, erase));
+    for (const auto& route : routes) router.add(route.method, route.pattern, guarded(ctx, route.body));
 
-    if (policy.cors_enabled()) {
-        const std::pair<const char*, const char*> preflights[] = {
-            {"/jobs/submit", "POST"},          {"/jobs/{job_id}/add-cvs", "POST"},
-            {"/jobs/{job_id}/status", "GET"},  {"/jobs/{job_id}/sync", "POST"},
-            {"/jobs/{job_id}/results", "GET"}, {"/jobs/{job_id}/candidates/{cv_id}", "DELETE"},
-        };
-        for (const auto& [path, methods] : preflights) {
-            router.add(
-                http::Verb::options, path,
-                [&policy, methods = std::string{methods}](http::Request& req) -> awaitable<http::Response> {
-                    co_return policy.preflight(req, methods);
-                });
+    // A browser asks before it calls a job route from another origin: each path answers the
+    // preflight with the methods the router has on it.
+    if (!policy.cors_enabled()) return;
+    for (const auto& route : routes) {
+        const auto methods = router.methods(route.pattern);
+        if (std::find(methods.begin(), methods.end(), http::Verb::options) != methods.end()) continue;
+        std::string allowed;
+        for (const http::Verb method : methods) {
+            if (!allowed.empty()) allowed += ", ";
+            allowed += boost::beast::http::to_string(method);
         }
+        router.add(http::Verb::options, route.pattern,
+                   [&policy, allowed = std::move(allowed)](http::Request& req) -> awaitable<http::Response> {
+                       co_return policy.preflight(req, allowed);
+                   });
     }
 }
 

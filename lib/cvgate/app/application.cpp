@@ -12,7 +12,6 @@
 #include <cvgate/api/response_headers.hpp>
 #include <cvgate/api/service_routes.hpp>
 #include <cvgate/app/crash_recovery.hpp>
-#include <cvgate/app/measured_ports.hpp>
 #include <cvgate/app/metrics.hpp>
 #include <cvgate/app/request_log.hpp>
 #include <cvgate/clients/postgres/migrations.hpp>
@@ -31,16 +30,7 @@ namespace {
 
 http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& metrics,
                                    const api::AccessPolicy& policy) {
-    http::ServerOptions o;
-    o.address = c.listen_addr;
-    o.port = c.port;
-    o.io_threads = c.io_threads;
-    o.limits.header_limit = c.max_header_size;
-    o.limits.max_body_size = c.max_body_size;
-    o.limits.max_connections = c.max_connections;
-    o.limits.header_timeout = c.header_timeout;
-    o.limits.body_timeout = c.body_timeout;
-    o.limits.idle_timeout = c.idle_timeout;
+    http::ServerOptions o = c.server;
     o.on_access = [&logger, &metrics](const http::AccessRecord& r) {
         metrics.observe_request(r.route, boost::beast::http::to_string(r.method), r.status,
                                 std::chrono::duration<double>(r.duration).count(), r.body_bytes_in);
@@ -50,6 +40,47 @@ http::ServerOptions server_options(const Config& c, Logger& logger, Metrics& met
         log_unhandled_error(logger, req, what);
     };
     api::use_cvgate_headers(o, &policy);
+    return o;
+}
+
+// A client's options from the configuration, with its share of threads and of waiting calls,
+// and what it tells of its calls (none: a readiness probe's, which /readyz times itself).
+clients::mongo::Options bounded(clients::mongo::Options o, std::size_t connections, std::size_t pending,
+                                clients::CallObserver observer = {}) {
+    o.max_connections = connections;
+    o.max_pending_calls = pending;
+    o.observer = std::move(observer);
+    return o;
+}
+
+clients::postgres::PoolOptions bounded(clients::postgres::PoolOptions o, std::size_t size,
+                                       std::size_t waiting, clients::CallObserver observer = {}) {
+    o.size = size;
+    o.max_waiting = waiting;
+    o.observer = std::move(observer);
+    return o;
+}
+
+double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// cvgate_dependency_call_duration_seconds and cvgate_dependency_errors_total, by `dependency` and
+// operation: the calls the adapters name after the port operation they serve. The clients'
+// other calls (schema migrations, Idempotency-Keys) are their own business.
+clients::CallObserver recorded_as(Metrics& metrics, std::string_view dependency) {
+    return [&metrics, dependency](const clients::CallRecord& call) {
+        if (!call.name.empty())
+            metrics.observe_dependency(dependency, call.name, seconds(call.duration), call.ok);
+    };
+}
+
+// The job queue's calls are the publisher's own: callers cannot name them (the publisher takes
+// no name), so its operations stand for the port's, publish and ping; the queue's declaration,
+// once before the first publish, is the adapter's housekeeping.
+clients::amqp::PublisherOptions recorded_as_job_queue(clients::amqp::PublisherOptions o, Metrics& metrics) {
+    o.observer = [&metrics](const clients::CallRecord& call) {
+        if (call.operation == "publish" || call.operation == "ping")
+            metrics.observe_dependency("rabbitmq", call.operation, seconds(call.duration), call.ok);
+    };
     return o;
 }
 
@@ -65,36 +96,22 @@ struct Application::Dependencies {
           postgres_threads{c.blocking_threads},
           broker_threads{2},
           probe_threads{3},
-          volume{c.upload_volume_path, volume_threads},
-          mongo_client{
-              clients::mongo::Options{.url = c.mongo_url,
-                                      .database = c.mongo_db_name,
-                                      .max_connections = c.blocking_threads,
-                                      .max_pending_calls = c.blocking_threads + c.dependency_queue_limit},
-              mongo_threads.executor()},
-          mongo_probe{clients::mongo::Options{.url = c.mongo_url,
-                                              .database = c.mongo_db_name,
-                                              .max_connections = 1,
-                                              .max_pending_calls = 4},
-                      probe_threads.executor()},
+          volume{c.upload_volume_path, volume_threads, recorded_as(metrics, "volume")},
+          mongo_client{bounded(c.mongo, c.blocking_threads, c.blocking_threads + c.dependency_queue_limit,
+                               recorded_as(metrics, "mongodb")),
+                       mongo_threads.executor()},
+          mongo_probe{bounded(c.mongo, 1, 4), probe_threads.executor()},
           hot{mongo_client},
-          pg_pool{postgres_threads, clients::postgres::PoolOptions{.connection = {.url = c.database_url},
-                                                                   .size = c.blocking_threads,
-                                                                   .max_waiting = c.dependency_queue_limit}},
-          pg_probe{probe_threads,
-                   clients::postgres::PoolOptions{
-                       .connection = {.url = c.database_url}, .size = 1, .max_waiting = 4}},
+          pg_pool{postgres_threads, bounded(c.postgres, c.blocking_threads, c.dependency_queue_limit,
+                                            recorded_as(metrics, "postgresql"))},
+          pg_probe{probe_threads, bounded(c.postgres, 1, 4)},
           cold{pg_pool},
           // A claim's lease: a key whose owner died is free again within RECOVERY_SECONDS, as
           // the rest of what it left half-done; and it outlasts an in-doubt publish.
           keys{pg_pool, c.idempotency_ttl,
                std::max({std::chrono::seconds{2}, c.recovery / 2, c.in_doubt + std::chrono::seconds{10}})},
-          publisher{broker_threads, c.rabbitmq_url},
+          publisher{broker_threads, c.rabbitmq_url, recorded_as_job_queue(c.rabbitmq, metrics)},
           queue{publisher, c.jobs_queue},
-          measured_hot{hot, metrics},
-          measured_cold{cold, metrics},
-          measured_queue{queue, metrics},
-          measured_volume{volume, metrics},
           flow_log{logger, metrics},
           policy{c.api_keys, c.cors_origins},
           settler{c.in_doubt} {}
@@ -114,17 +131,11 @@ struct Application::Dependencies {
     adapters::PostgresIdempotencyStore keys;
     clients::amqp::Publisher publisher;
     adapters::AmqpJobQueue queue;
-    MeasuredHotStore measured_hot;
-    MeasuredColdStore measured_cold;
-    MeasuredJobQueue measured_queue;
-    MeasuredUploadStore measured_volume;
     FlowLog flow_log;
     api::AccessPolicy policy;
     jobs::Settler settler;  // last: stopped first, before what its work uses
 
-    jobs::Ports ports() {
-        return jobs::Ports{measured_hot, measured_cold, measured_queue, measured_volume, flow_log, settler};
-    }
+    jobs::Ports ports() { return jobs::Ports{hot, cold, queue, volume, flow_log, settler}; }
 
     // Waits for queued work to finish, then joins every thread.
     void join_threads() {
@@ -144,11 +155,10 @@ Application::Application(Config config, int log_fd)
     api::add_docs_routes(router_);
 
     api::JobRoutesConfig routes;
-    routes.limits =
-        jobs::Limits{config_.max_file_size, config_.max_files, config_.jd_min_length, config_.jd_max_length};
-    routes.form.max_files = config_.max_files;
-    routes.form.max_parts = config_.max_files + 64;  // the files, the fields, and some slack
-    routes.form.max_field_bytes = std::max<std::size_t>(64 * 1024, config_.jd_max_length * 4 + 1024);
+    routes.limits = config_.upload_limits;
+    routes.form.max_files = routes.limits.max_files;
+    routes.form.max_parts = routes.limits.max_files + 64;  // the files, the fields, and some slack
+    routes.form.max_field_bytes = std::max<std::size_t>(64 * 1024, routes.limits.jd_max_length * 4 + 1024);
     routes.idempotency = &deps_->keys;
     api::add_job_routes(router_, deps_->ports(), routes, deps_->policy);
 
@@ -166,8 +176,8 @@ Application::Application(Config config, int log_fd)
              co_await d->pg_probe.ping();
              if (!migrated_.load()) throw std::runtime_error{"schema migrations not applied yet"};
          }},
-        {"rabbitmq", [d]() { return d->measured_queue.ping(); }},
-        {"volume", [d]() { return d->measured_volume.check_writable(); }},
+        {"rabbitmq", [d]() { return d->queue.ping(); }},
+        {"volume", [d]() { return d->volume.check_writable(); }},
     };
     api::add_readiness_route(router_, std::move(ready));
 
@@ -212,9 +222,9 @@ Application::~Application() { shutdown(); }
 
 void Application::start() {
     server_->start();
-    logger_.info("listening", {{"address", config_.listen_addr},
+    logger_.info("listening", {{"address", config_.server.address},
                                {"port", static_cast<unsigned>(server_->port())},
-                               {"io_threads", config_.io_threads},
+                               {"io_threads", config_.server.io_threads},
                                {"blocking_threads", config_.blocking_threads}});
     migrate_in_background();
     recovery_ = std::make_unique<CrashRecovery>(deps_->volume.journal(), deps_->ports(), deps_->keys, logger_,

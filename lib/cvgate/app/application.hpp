@@ -1,7 +1,7 @@
 #pragma once
-// cvgate assembled from its configuration: logger, blocking pools, dependency clients and
-// adapters, router with every route, HTTP server. main() only parses the configuration,
-// starts this and waits for a signal.
+// cvgate assembled from its configuration: logger, blocking pools, dependency clients (their
+// call observers feeding the metrics) and adapters, router with every route, HTTP server.
+// main() only parses the configuration, starts this and waits for a signal.
 
 #include <cvgate/app/config.hpp>
 #include <cvgate/app/driver_logs.hpp>

@@ -14,20 +14,6 @@
 namespace cvgate::app {
 namespace {
 
-std::string_view level_name(LogLevel level) {
-    switch (level) {
-        case LogLevel::debug:
-            return "debug";
-        case LogLevel::info:
-            return "info";
-        case LogLevel::warning:
-            return "warning";
-        case LogLevel::error:
-            return "error";
-    }
-    return "info";
-}
-
 // "2025-11-17T10:30:00.123Z"; the part up to the seconds is formatted once per second.
 void append_timestamp(std::string& out) {
     thread_local std::time_t cached_second = -1;
@@ -146,7 +132,7 @@ void Logger::format_line(std::string& out, LogLevel level, std::string_view mess
         out += "{\"ts\":\"";
         append_timestamp(out);
         out += "\",\"level\":\"";
-        out += level_name(level);
+        out += to_string(level);
         out += "\",\"msg\":\"";
         append_json_escaped(out, message);
         out += '"';
@@ -174,7 +160,7 @@ void Logger::format_line(std::string& out, LogLevel level, std::string_view mess
     }
     append_timestamp(out);
     out += ' ';
-    out += level_name(level);
+    out += to_string(level);
     out += ' ';
     out += message;
     for (const auto& f : fields) {

@@ -1,7 +1,8 @@
 #pragma once
 // Prometheus metrics for `GET /metrics`: requests by route, method and status with a latency
 // histogram per route; upload bytes; submissions and rollbacks by stage; dependency call
-// latency and errors; gauges read at scrape time (in-flight requests, connections, pools).
+// latency and errors (fed by the clients' call observers, application.cpp); gauges read at
+// scrape time (in-flight requests, connections, pools).
 // Recording a request takes no allocation and at most one short uncontended lock.
 
 #include <array>

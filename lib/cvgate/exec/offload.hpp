@@ -8,9 +8,13 @@
 // call runs, the caller resumes at once with DeadlineExceeded carrying the Settlement that
 // resolves when the abandoned call returns (exec/settlement.hpp): the call is *in doubt*.
 //
-// Name the callable before the co_await: `auto work = [..] {..}; co_await offload(ex, std::move(work));`.
-// GCC 12 destroys a capturing lambda written inline in a co_await expression twice (a
-// use-after-free that ASan and valgrind both caught here); a named one is safe.
+// The GCC 12 note, said once for the whole code base (elsewhere: "see the GCC 12 note in
+// exec/offload.hpp"): inside a co_await expression, GCC 12 destroys a temporary aggregate
+// twice — a capturing lambda (a use-after-free that ASan and valgrind both caught here), a
+// braced object, the result of a ?: — and refuses a braced initializer_list ("array used as
+// initializer"). So name what a co_await takes before it:
+// `auto work = [..] {..}; co_await offload(ex, std::move(work));`. A lambda that captures
+// only by reference has nothing to destroy and is safe inline.
 
 #include <cvgate/exec/deadline.hpp>
 #include <cvgate/exec/settlement.hpp>

@@ -51,6 +51,13 @@ std::vector<std::string> Router::patterns() const {
     return out;
 }
 
+std::vector<Verb> Router::methods(std::string_view pattern) const {
+    std::vector<Verb> out;
+    for (const auto& r : routes_)
+        if (r.pattern == pattern) out.push_back(r.method);
+    return out;
+}
+
 bool Router::matches(const Route& route, std::string_view path, RouteParams& params) noexcept {
     params.clear();
     std::size_t i = 0;

@@ -33,6 +33,9 @@ public:
 
     // Every registered template, once each, in registration order.
     std::vector<std::string> patterns() const;
+    // The methods registered on `pattern`, in registration order (HEAD not listed: a GET
+    // route answers it).
+    std::vector<Verb> methods(std::string_view pattern) const;
 
     // Matches a path (no query string); fills `params` with views into `path`.
     Match match(Verb method, std::string_view path, RouteParams& params) const;

@@ -1,72 +1,19 @@
 #pragma once
 // The HTTP/1.1 server: one io_context per I/O thread, each with its own SO_REUSEPORT
 // listener, so a connection lives on one thread and never needs a strand; keep-alive,
-// pipelining, limits and timeouts against hostile clients, graceful shutdown.
+// pipelining, limits and timeouts against hostile clients (server_options.hpp), graceful
+// shutdown.
 
-#include <cvgate/http/request.hpp>
-#include <cvgate/http/response.hpp>
 #include <cvgate/http/router.hpp>
-#include <cvgate/ids/trace_context.hpp>
+#include <cvgate/http/server_options.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <string>
-#include <string_view>
 #include <vector>
 
 namespace cvgate::http {
-
-struct ServerLimits {
-    std::size_t header_limit = 16 * 1024;              // request line + headers: else 431
-    std::uint64_t max_body_size = 110ull << 20;        // else 413 (Content-Length or chunked)
-    std::size_t max_connections = 10'000;              // beyond: 503 and close
-    std::chrono::milliseconds header_timeout{10'000};  // whole head, from its first byte
-    std::chrono::milliseconds body_timeout{30'000};    // inactivity while reading a body
-    std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
-    std::chrono::milliseconds write_timeout{30'000};   // inactivity while writing a response
-};
-
-// One line of the access log: what the server knows when a response has been written.
-struct AccessRecord {
-    Verb method;
-    std::string_view target;
-    std::string_view route;  // the matched template, or empty
-    unsigned status;
-    std::uint64_t body_bytes_in;
-    std::uint64_t body_bytes_out;
-    std::chrono::microseconds duration;
-    std::string_view correlation_id;
-    const ids::TraceContext& trace;  // empty when not traced
-};
-
-struct ServerOptions {
-    std::string address = "0.0.0.0";
-    std::uint16_t port = 8080;  // 0 picks a free port (see Server::port())
-    std::size_t io_threads = 1;
-    ServerLimits limits;
-    std::function<void(const AccessRecord&)> on_access;
-    // The id a request is answered and logged under (an application's correlation id, say),
-    // taken from its head or made up. Called once per request, early refusals included;
-    // without it requests have no id.
-    std::function<std::string(const RequestHead&)> request_id;
-    // The span the server opens for a request (W3C Trace Context: the caller's trace, or a new
-    // one), from its head. Called once per request, early refusals included; without it
-    // requests are not traced (an empty context).
-    std::function<ids::TraceContext(const RequestHead&)> trace_context;
-    // Last touch on every response, early refusals (400, 413, 431, 501, 503 busy) included:
-    // the application's headers (Server, the request id, the trace, CORS). `head` is what was
-    // read of the request; its fields are missing when the head itself was refused. The
-    // server sets Date, Content-Length and Connection.
-    std::function<void(const RequestHead& head, std::string_view request_id, const ids::TraceContext& trace,
-                       Response&)>
-        on_response;
-    // A handler threw something that is not an HttpError (the client gets a bare 500).
-    std::function<void(const Request&, std::string_view what)> on_error;
-};
 
 class Server {
 public:

@@ -1,6 +1,10 @@
 #pragma once
-// Internals shared by the listener and the connection sessions (not a public header).
+// What the listener and the connection sessions share (not a public header): the server's
+// state, the read buffer's bound, and how a connection is started. The session itself is
+// session_impl.hpp; a request's body, request_body_impl.hpp; a response's head,
+// response_head.hpp; the stream it runs on, stream_control.hpp.
 
+#include <cvgate/http/idle_set.hpp>
 #include <cvgate/http/server.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -34,49 +38,6 @@ inline constexpr std::size_t parse_window = 64 * 1024;
 // every answer, so it can echo the client's correlation id and carry CORS headers, which
 // takes reading the head; past a few such connections at once, it is sent unread.
 inline constexpr std::size_t max_refusals_reading_head = 64;
-
-// The connections of one I/O thread that wait for (the first bytes of) their next request:
-// what a shutdown closes at the end of its drain. An intrusive list, so that parking a
-// connection allocates nothing. Touched only from its I/O thread.
-class IdleSet {
-public:
-    struct Node {
-        Node* prev = nullptr;
-        Node* next = nullptr;
-        void* stream = nullptr;                    // the connection's stream,
-        void (*cancel)(void*) noexcept = nullptr;  // and how to cancel its pending read
-        bool linked = false;
-    };
-
-    void insert(Node& node) noexcept {
-        node.prev = nullptr;
-        node.next = head_;
-        if (head_) head_->prev = &node;
-        head_ = &node;
-        node.linked = true;
-    }
-    void erase(Node& node) noexcept {
-        if (!node.linked) return;
-        if (node.prev)
-            node.prev->next = node.next;
-        else
-            head_ = node.next;
-        if (node.next) node.next->prev = node.prev;
-        node.linked = false;
-    }
-    // Cancels the pending read of every idle connection: each session then ends. A read
-    // that has already completed is not undone: its request is served. Connections that
-    // would become idle later close instead (closed()).
-    void close_all() noexcept {
-        closed_ = true;
-        for (Node* n = head_; n; n = n->next) n->cancel(n->stream);
-    }
-    bool closed() const noexcept { return closed_; }
-
-private:
-    Node* head_ = nullptr;
-    bool closed_ = false;
-};
 
 enum class Admission { serve, refuse_busy };
 // A TCP connection's session (the generic one is serve_connection, session_impl.hpp).

@@ -4,6 +4,7 @@
 
 #include <cvgate/jobs/cv_file.hpp>
 #include <cvgate/jobs/fingerprint.hpp>
+#include <cvgate/jobs/limits.hpp>
 #include <cvgate/jobs/model.hpp>
 #include <cvgate/jobs/ports.hpp>
 
@@ -14,13 +15,6 @@
 #include <vector>
 
 namespace cvgate::jobs {
-
-struct Limits {
-    std::uint64_t max_file_size = 10ull << 20;
-    std::size_t max_files = 50;
-    std::size_t jd_min_length = 50;
-    std::size_t jd_max_length = 10000;
-};
 
 class Intake {
 public:

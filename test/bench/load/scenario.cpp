@@ -70,7 +70,7 @@ asio::awaitable<void> Scenario::session(Clock::time_point start) {
     std::string body = form.finish();
     std::string content_type = Form::content_type();
     const std::string none;  // the empty body and content type of every later request
-    // Arguments are named first: GCC 12 mishandles temporaries built inside a co_await.
+    // Arguments named first: see the GCC 12 note in exec/offload.hpp.
     std::string target = "/jobs/submit";
     auto submitted = co_await call("submit", verb::post, std::move(target), std::move(body),
                                    std::move(content_type), start);

@@ -362,7 +362,8 @@ asio::awaitable<void> Publisher::publish(Message message, exec::Deadline deadlin
     const auto timeout = impl->options().confirm_timeout;
     auto op = std::make_shared<Operation>(Operation::Kind::publish, timeout);
     op->message = std::move(message);
-    co_await exec::with_deadline(impl->run(std::move(op)), deadline.or_after(timeout));
+    co_await observed(impl->options().observer, "publish", {},
+                      exec::with_deadline(impl->run(std::move(op)), deadline.or_after(timeout)));
 }
 
 asio::awaitable<void> Publisher::declare_queue(std::string name) {
@@ -370,14 +371,16 @@ asio::awaitable<void> Publisher::declare_queue(std::string name) {
     const auto timeout = impl->options().rpc_timeout;
     auto op = std::make_shared<Operation>(Operation::Kind::declare_queue, timeout);
     op->queue = std::move(name);
-    co_await exec::with_deadline(impl->run(std::move(op)), exec::Deadline::after(timeout));
+    co_await observed(impl->options().observer, "declare_queue", {},
+                      exec::with_deadline(impl->run(std::move(op)), exec::Deadline::after(timeout)));
 }
 
 asio::awaitable<void> Publisher::ping(exec::Deadline deadline) {
     auto impl = impl_;
     const auto timeout = impl->options().rpc_timeout;
     auto op = std::make_shared<Operation>(Operation::Kind::ping, timeout);
-    co_await exec::with_deadline(impl->run(std::move(op)), deadline.or_after(timeout));
+    co_await observed(impl->options().observer, "ping", {},
+                      exec::with_deadline(impl->run(std::move(op)), deadline.or_after(timeout)));
 }
 
 asio::awaitable<void> Publisher::close() {

@@ -2,6 +2,7 @@
 // Publishes to RabbitMQ with publisher confirms over one long-lived connection shared by
 // every caller; reconnects on its own after the broker goes away.
 
+#include <cvgate/clients/call_observer.hpp>
 #include <cvgate/exec/blocking_pool.hpp>
 #include <cvgate/exec/deadline.hpp>
 
@@ -42,6 +43,8 @@ struct PublisherOptions {
     // Publishes sent but not yet confirmed; 1 sends one at a time.
     std::size_t max_in_flight = 1024;
     std::string connection_name = "cvgate";  // shown by `rabbitmqctl list_connections user_provided_name`
+    // Told of every call (publish, declare_queue, ping) as it ends, for the caller; none: nobody is.
+    CallObserver observer{};
 };
 
 class Publisher {

@@ -78,11 +78,9 @@ std::int64_t count_in(const bson_t& reply, const char* field) {
 // Runs `body(impl, client)` on the blocking pool with a client popped from the connection
 // pool for the duration. The callable holds the Impl by shared_ptr and its documents by
 // value: if the deadline passes, the awaiting coroutine leaves, and the call finishes alone.
-//
-// Every callable here is a named local moved into the call, never a lambda written inside
-// the co_await expression: GCC 12 destroys the captures of such a lambda twice.
+// Every callable here is named first: see the GCC 12 note in exec/offload.hpp.
 template <typename Impl, typename Body>
-boost::asio::awaitable<std::invoke_result_t<Body&, const Impl&, mongoc_client_t*>> run(
+boost::asio::awaitable<std::invoke_result_t<Body&, const Impl&, mongoc_client_t*>> attempt(
     std::shared_ptr<Impl> impl, std::string_view operation, Deadline deadline, Body body) {
     const Deadline until = deadline.or_after(impl->options.call_timeout);
     auto executor = impl->blocking;
@@ -113,6 +111,16 @@ boost::asio::awaitable<std::invoke_result_t<Body&, const Impl&, mongoc_client_t*
     }
 }
 
+// Every call passes here: attempted, then told to the observer under the caller's name for it.
+template <typename Impl, typename Body>
+boost::asio::awaitable<std::invoke_result_t<Body&, const Impl&, mongoc_client_t*>> run(
+    std::shared_ptr<Impl> impl, std::string_view operation, std::string_view name, Deadline deadline,
+    Body body) {
+    const CallObserver& observer = impl->options.observer;  // `impl` keeps it alive meanwhile
+    auto call = attempt<Impl>(impl, operation, deadline, std::move(body));
+    co_return co_await observed(observer, operation, name, std::move(call));
+}
+
 }  // namespace
 
 Client::Client(Options options, exec::BlockingPool::executor_type blocking)
@@ -121,7 +129,7 @@ Client::Client(Options options, exec::BlockingPool::executor_type blocking)
 const std::string& Client::database() const noexcept { return impl_->options.database; }
 
 boost::asio::awaitable<void> Client::insert_one(std::string collection, json::object document,
-                                                Deadline deadline) {
+                                                Deadline deadline, std::string_view name) {
     auto call = [collection = std::move(collection), document = bson_of(document, "insert_one")](
                     const Impl& self, mongoc_client_t* client) {
         const auto handle = self.collection(client, collection);
@@ -130,11 +138,12 @@ boost::asio::awaitable<void> Client::insert_one(std::string collection, json::ob
         if (!mongoc_collection_insert_one(handle.get(), document.get(), nullptr, reply.get(), &error))
             throw self.failure(error, "insert_one", collection);
     };
-    co_await run<Impl>(impl_, "insert_one", deadline, std::move(call));
+    co_await run<Impl>(impl_, "insert_one", name, deadline, std::move(call));
 }
 
 boost::asio::awaitable<std::optional<json::object>> Client::find_one(std::string collection,
-                                                                     json::object filter, Deadline deadline) {
+                                                                     json::object filter, Deadline deadline,
+                                                                     std::string_view name) {
     auto call = [collection = std::move(collection), filter = bson_of(filter, "find_one")](
                     const Impl& self, mongoc_client_t* client) -> std::optional<json::object> {
         const auto handle = self.collection(client, collection);
@@ -149,11 +158,12 @@ boost::asio::awaitable<std::optional<json::object>> Client::find_one(std::string
         if (mongoc_cursor_error(cursor.get(), &error)) throw self.failure(error, "find_one", collection);
         return std::nullopt;
     };
-    co_return co_await run<Impl>(impl_, "find_one", deadline, std::move(call));
+    co_return co_await run<Impl>(impl_, "find_one", name, deadline, std::move(call));
 }
 
 boost::asio::awaitable<UpdateResult> Client::update_one(std::string collection, json::object filter,
-                                                        json::object update, Deadline deadline) {
+                                                        json::object update, Deadline deadline,
+                                                        std::string_view name) {
     auto call = [collection = std::move(collection), filter = bson_of(filter, "update_one"),
                  update = bson_of(update, "update_one")](const Impl& self, mongoc_client_t* client) {
         const auto handle = self.collection(client, collection);
@@ -164,14 +174,12 @@ boost::asio::awaitable<UpdateResult> Client::update_one(std::string collection, 
             throw self.failure(error, "update_one", collection);
         return UpdateResult{count_in(*reply, "matchedCount"), count_in(*reply, "modifiedCount")};
     };
-    co_return co_await run<Impl>(impl_, "update_one", deadline, std::move(call));
+    co_return co_await run<Impl>(impl_, "update_one", name, deadline, std::move(call));
 }
 
-boost::asio::awaitable<std::optional<json::object>> Client::find_one_and_update(std::string collection,
-                                                                                json::object filter,
-                                                                                json::object update,
-                                                                                ReturnDocument which,
-                                                                                Deadline deadline) {
+boost::asio::awaitable<std::optional<json::object>> Client::find_one_and_update(
+    std::string collection, json::object filter, json::object update, ReturnDocument which, Deadline deadline,
+    std::string_view name) {
     auto call = [collection = std::move(collection), filter = bson_of(filter, "find_one_and_update"),
                  update = bson_of(update, "find_one_and_update"),
                  which](const Impl& self, mongoc_client_t* client) -> std::optional<json::object> {
@@ -197,11 +205,11 @@ boost::asio::awaitable<std::optional<json::object>> Client::find_one_and_update(
             throw ClientError{ErrorKind::rejected, "mongo", "find_one_and_update: unreadable reply"};
         return json_of(document, "find_one_and_update");
     };
-    co_return co_await run<Impl>(impl_, "find_one_and_update", deadline, std::move(call));
+    co_return co_await run<Impl>(impl_, "find_one_and_update", name, deadline, std::move(call));
 }
 
 boost::asio::awaitable<std::int64_t> Client::delete_one(std::string collection, json::object filter,
-                                                        Deadline deadline) {
+                                                        Deadline deadline, std::string_view name) {
     auto call = [collection = std::move(collection), filter = bson_of(filter, "delete_one")](
                     const Impl& self, mongoc_client_t* client) {
         const auto handle = self.collection(client, collection);
@@ -211,7 +219,7 @@ boost::asio::awaitable<std::int64_t> Client::delete_one(std::string collection, 
             throw self.failure(error, "delete_one", collection);
         return count_in(*reply, "deletedCount");
     };
-    co_return co_await run<Impl>(impl_, "delete_one", deadline, std::move(call));
+    co_return co_await run<Impl>(impl_, "delete_one", name, deadline, std::move(call));
 }
 
 boost::asio::awaitable<json::object> Client::run_command(json::object command, Deadline deadline) {
@@ -223,10 +231,10 @@ boost::asio::awaitable<json::object> Client::run_command(json::object command, D
             throw self.failure(error, "run_command", "");
         return json_of(*reply, "run_command");
     };
-    co_return co_await run<Impl>(impl_, "run_command", deadline, std::move(call));
+    co_return co_await run<Impl>(impl_, "run_command", {}, deadline, std::move(call));
 }
 
-boost::asio::awaitable<void> Client::ping(Deadline deadline) {
+boost::asio::awaitable<void> Client::ping(Deadline deadline, std::string_view name) {
     auto call = [](const Impl& self, mongoc_client_t* client) {
         Bson command;
         BSON_APPEND_INT32(command.get(), "ping", 1);
@@ -235,7 +243,7 @@ boost::asio::awaitable<void> Client::ping(Deadline deadline) {
         if (!mongoc_client_command_simple(client, "admin", command.get(), nullptr, reply.get(), &error))
             throw self.failure(error, "ping", "");
     };
-    co_await run<Impl>(impl_, "ping", deadline, std::move(call));
+    co_await run<Impl>(impl_, "ping", name, deadline, std::move(call));
 }
 
 }  // namespace cvgate::clients::mongo

@@ -1,8 +1,10 @@
 #pragma once
 // A MongoDB client for coroutines: documents in and out as Boost.JSON objects (see
 // bson_json.hpp), every blocking mongo-c-driver call run on the blocking pool through a
-// thread-safe connection pool, every failure a clients::ClientError.
+// thread-safe connection pool and told to the observer (options.hpp,
+// clients/call_observer.hpp), every failure a clients::ClientError.
 
+#include <cvgate/clients/mongo/options.hpp>
 #include <cvgate/exec/blocking_pool.hpp>
 #include <cvgate/exec/deadline.hpp>
 
@@ -19,25 +21,6 @@
 #include <string_view>
 
 namespace cvgate::clients::mongo {
-
-struct Options {
-    std::string url = "mongodb://localhost:27017";
-    std::string database = "kandidate_db";
-    // Driver timeouts, applied unless the URL sets them itself (?serverSelectionTimeoutMS=...):
-    // short enough that a dead server fails a request fast instead of hanging it.
-    std::chrono::milliseconds server_selection_timeout{3000};
-    std::chrono::milliseconds connect_timeout{3000};
-    std::chrono::milliseconds socket_timeout{5000};
-    // How long a call may take in all, waiting for a pooled connection and retries included,
-    // when the caller gives no deadline; past it the call fails with ErrorKind::timeout.
-    std::chrono::milliseconds call_timeout{10000};
-    // Connections kept by the pool (0: the URL's maxPoolSize, or the driver's default, 100).
-    std::size_t max_connections = 0;
-    std::string app_name = "cvgate";
-    // Calls running or waiting for a thread of the blocking pool at most (0: no bound); past
-    // it a call fails at once with ErrorKind::unavailable instead of queueing (a bulkhead).
-    std::size_t max_pending_calls = 0;
-};
 
 struct UpdateResult {
     std::int64_t matched = 0;
@@ -60,25 +43,29 @@ public:
 
     const std::string& database() const noexcept;
 
+    // Each call may name the caller's operation it serves (`name`, a literal): the observer
+    // (Options::observer) is told of the call under it.
     boost::asio::awaitable<void> insert_one(std::string collection, boost::json::object document,
-                                            Deadline deadline = {});
+                                            Deadline deadline = {}, std::string_view name = {});
     boost::asio::awaitable<std::optional<boost::json::object>> find_one(std::string collection,
                                                                         boost::json::object filter,
-                                                                        Deadline deadline = {});
+                                                                        Deadline deadline = {},
+                                                                        std::string_view name = {});
     boost::asio::awaitable<UpdateResult> update_one(std::string collection, boost::json::object filter,
-                                                    boost::json::object update, Deadline deadline = {});
+                                                    boost::json::object update, Deadline deadline = {},
+                                                    std::string_view name = {});
     // findAndModify: the matching document as it was before or after `update`; nullopt when
     // none matched.
     boost::asio::awaitable<std::optional<boost::json::object>> find_one_and_update(
         std::string collection, boost::json::object filter, boost::json::object update,
-        ReturnDocument which = ReturnDocument::before, Deadline deadline = {});
+        ReturnDocument which = ReturnDocument::before, Deadline deadline = {}, std::string_view name = {});
     // How many documents were deleted: 0 or 1.
     boost::asio::awaitable<std::int64_t> delete_one(std::string collection, boost::json::object filter,
-                                                    Deadline deadline = {});
+                                                    Deadline deadline = {}, std::string_view name = {});
     // Any database command on this client's database (e.g. {"dropDatabase": 1}); its reply.
     boost::asio::awaitable<boost::json::object> run_command(boost::json::object command,
                                                             Deadline deadline = {});
-    boost::asio::awaitable<void> ping(Deadline deadline = {});
+    boost::asio::awaitable<void> ping(Deadline deadline = {}, std::string_view name = {});
 
 private:
     struct Impl;

@@ -28,8 +28,6 @@ struct FinishConn {
     void operator()(PGconn* c) const noexcept { PQfinish(c); }
 };
 
-std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
-
 }  // namespace
 
 Connection::Connection(pg_conn* conn, std::string secret, std::chrono::milliseconds cancel_grace) noexcept
@@ -111,7 +109,8 @@ Connection Connection::open(const ConnectOptions& options, Deadline deadline) {
                 throw deadline_first
                     ? error(ErrorKind::timeout, "deadline passed while connecting")
                     : ClientError{ErrorKind::unavailable, "postgres",
-                                  "no connection within " + ms_text(options.connect_timeout), Cause::timeout};
+                                  "no connection within " + impl::ms_text(options.connect_timeout),
+                                  Cause::timeout};
             }
             if (ready == SocketWait::failed)
                 throw error(ErrorKind::unavailable, "could not connect: poll failed");

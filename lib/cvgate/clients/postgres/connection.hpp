@@ -3,6 +3,7 @@
 // run them on the blocking pool only. Not thread-safe: one user at a time (the Pool
 // guarantees that by lending a connection to one operation at a time).
 
+#include <cvgate/clients/postgres/options.hpp>
 #include <cvgate/clients/postgres/params.hpp>
 #include <cvgate/clients/postgres/result.hpp>
 
@@ -16,18 +17,6 @@ namespace cvgate::clients::postgres {
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
-
-struct ConnectOptions {
-    std::string url;  // postgresql://user:password@host:port/db?param=...; never logged
-    std::string application_name = "cvgate";
-    // Bound on one connection attempt, whatever the caller's deadline.
-    std::chrono::milliseconds connect_timeout{5'000};
-    // After a deadline cancels a statement: how long to wait for the server to acknowledge
-    // before the connection is dropped instead of reused.
-    std::chrono::milliseconds cancel_grace{1'000};
-    // Server-side backstop (statement_timeout) for statements whose client went away; 0 = none.
-    std::chrono::milliseconds server_statement_timeout{0};
-};
 
 class Transaction;
 

@@ -47,8 +47,8 @@ Param param(const T& value) {
 }
 
 // $1..$n in order. Built from values directly — `{job_id, 3, std::nullopt}` — by a
-// variadic constructor rather than an initializer_list: GCC 12 rejects a braced
-// initializer_list inside a co_await expression ("array used as initializer").
+// variadic constructor rather than an initializer_list, which GCC 12 refuses inside a
+// co_await (see the GCC 12 note in exec/offload.hpp).
 class Params {
 public:
     Params() = default;

@@ -9,8 +9,6 @@
 namespace cvgate::clients::postgres {
 namespace {
 
-std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
-
 // A URL that does not parse fails start-up rather than the first request.
 PoolOptions checked(PoolOptions options) {
     impl::password_of(options.connection.url);
@@ -28,8 +26,14 @@ const PoolOptions& Pool::options() const noexcept { return core_->options(); }
 
 Pool::Stats Pool::stats() const { return core_->stats(); }
 
-boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::milliseconds timeout, Work work,
-                                       Ownership ownership) {
+boost::asio::awaitable<void> Pool::run(const char* what, std::string_view name,
+                                       std::chrono::milliseconds timeout, Work work, Ownership ownership) {
+    auto call = attempt(what, timeout, std::move(work), ownership);
+    co_await observed(options().observer, what, name, std::move(call));
+}
+
+boost::asio::awaitable<void> Pool::attempt(const char* what, std::chrono::milliseconds timeout, Work work,
+                                           Ownership ownership) {
     const Deadline deadline = Clock::now() + timeout;
     impl::Lease lease = core_->try_acquire();
     if (!lease && options().max_waiting != 0 && core_->stats().waiting >= options().max_waiting)
@@ -46,7 +50,7 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
     }
     if (!lease) {
         throw impl::error(ErrorKind::timeout, std::string{what} + ": no free connection within " +
-                                                  ms_text(timeout) + " (pool of " +
+                                                  impl::ms_text(timeout) + " (pool of " +
                                                   std::to_string(options().size) + ")");
     }
     auto job = [lease = std::move(lease), work = std::move(work), deadline]() mutable {
@@ -61,7 +65,7 @@ boost::asio::awaitable<void> Pool::run(const char* what, std::chrono::millisecon
     try {
         co_await exec::offload(core_->blocking(), std::move(job), exec::Deadline::at(deadline));
     } catch (const exec::DeadlineExceeded& e) {
-        const std::string message = std::string{what} + " did not complete within " + ms_text(timeout);
+        const std::string message = std::string{what} + " did not complete within " + impl::ms_text(timeout);
         if (e.settlement()) throw ClientError::in_doubt("postgres", message, e.settlement());
         throw impl::error(ErrorKind::timeout, message);
     }
@@ -71,8 +75,12 @@ boost::asio::awaitable<Result> Pool::query(std::string sql, Params params) {
     return query(std::move(sql), std::move(params), options().default_timeout);
 }
 
-boost::asio::awaitable<Result> Pool::query(std::string sql, Params params,
-                                           std::chrono::milliseconds timeout) {
+boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::string_view name) {
+    return query(std::move(sql), std::move(params), options().default_timeout, name);
+}
+
+boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::chrono::milliseconds timeout,
+                                           std::string_view name) {
     // Owned by the work, which may outlive this frame when the deadline abandons it.
     struct Statement {
         std::string sql;
@@ -83,10 +91,12 @@ boost::asio::awaitable<Result> Pool::query(std::string sql, Params params,
     Work work = [statement](Connection& conn, Deadline deadline) {
         statement->result = conn.query(statement->sql, statement->params, deadline);
     };
-    co_await run("query", timeout, std::move(work), Ownership::owned);
+    co_await run("query", name, timeout, std::move(work), Ownership::owned);
     co_return std::move(statement->result);
 }
 
-boost::asio::awaitable<void> Pool::ping() { co_await query("SELECT 1", {}, options().ping_timeout); }
+boost::asio::awaitable<void> Pool::ping(std::string_view name) {
+    co_await query("SELECT 1", {}, options().ping_timeout, name);
+}
 
 }  // namespace cvgate::clients::postgres

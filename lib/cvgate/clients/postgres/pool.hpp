@@ -1,7 +1,8 @@
 #pragma once
 // The PostgreSQL client coroutines use: a bounded pool of lazily opened connections, each
 // lent to one operation at a time, its libpq calls run on the blocking pool, every call
-// bounded by a deadline. Failures are ClientError{kind, "postgres", ...}.
+// bounded by a deadline and told to the observer (options.hpp, clients/call_observer.hpp).
+// Failures are ClientError{kind, "postgres", ...}.
 
 #include <cvgate/clients/postgres/connection.hpp>
 #include <cvgate/clients/postgres/transaction.hpp>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -24,16 +26,6 @@ namespace cvgate::clients::postgres {
 namespace impl {
 class PoolCore;
 }
-
-struct PoolOptions {
-    ConnectOptions connection;
-    std::size_t size = 8;                              // connections at most, opened on first use
-    std::chrono::milliseconds default_timeout{5'000};  // for calls that name no timeout
-    std::chrono::milliseconds ping_timeout{1'000};
-    // Callers waiting for a free connection at most (0: no bound); past it a call fails at
-    // once with ErrorKind::unavailable instead of queueing (a bulkhead).
-    std::size_t max_waiting = 0;
-};
 
 // Await its calls from coroutines whose executor runs one handler at a time (an io_context
 // per thread, as the server has, or a strand): the deadline timers live there.
@@ -49,25 +41,30 @@ public:
     // One statement, `timeout` from now for everything: waiting for a free connection,
     // connecting, running. At the deadline the caller resumes with timeout at once; the
     // statement is canceled on the server behind its back.
+    // `name` (a literal): the caller's operation the call serves, which the observer
+    // (PoolOptions::observer) is told it under; unnamed calls are told under no name.
     boost::asio::awaitable<Result> query(std::string sql, Params params = {});
-    boost::asio::awaitable<Result> query(std::string sql, Params params, std::chrono::milliseconds timeout);
+    boost::asio::awaitable<Result> query(std::string sql, Params params, std::string_view name);
+    boost::asio::awaitable<Result> query(std::string sql, Params params, std::chrono::milliseconds timeout,
+                                         std::string_view name = {});
 
     // Runs fn(Transaction&) on a blocking thread (its tx.query calls are synchronous), then
     // commits; an exception from fn rolls back and reaches the caller. No retry: on
     // conflict the caller decides. fn may capture by reference: the caller resumes only
     // once fn has returned, and the deadline is enforced inside, on every statement and
-    // before COMMIT (so the caller may resume up to cancel_grace past it).
-    //
-    // GCC 12 destroys an aggregate temporary in a co_await expression twice, and a lambda
-    // is one: `co_await pool.with_transaction([&](Transaction& tx) {...})` is safe (its
-    // closure has nothing to destroy); a lambda capturing a string, a shared_ptr... by
-    // value must be named first and moved in.
+    // before COMMIT (so the caller may resume up to cancel_grace past it). A lambda that
+    // captures by value is named first and moved in: see the GCC 12 note in exec/offload.hpp.
     template <typename F>
     auto with_transaction(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
         return with_transaction(std::move(fn), options().default_timeout);
     }
     template <typename F>
-    auto with_transaction(F fn, std::chrono::milliseconds timeout)
+    auto with_transaction(F fn, std::string_view name)
+        -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
+        return with_transaction(std::move(fn), options().default_timeout, name);
+    }
+    template <typename F>
+    auto with_transaction(F fn, std::chrono::milliseconds timeout, std::string_view name = {})
         -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>>;
 
     // As with_transaction, but fn(Connection&, Deadline) gets the session itself (for
@@ -77,7 +74,7 @@ public:
         -> boost::asio::awaitable<std::invoke_result_t<F&, Connection&, Deadline>>;
 
     // SELECT 1 within ping_timeout: readiness.
-    boost::asio::awaitable<void> ping();
+    boost::asio::awaitable<void> ping(std::string_view name = {});
 
     struct Stats {
         std::size_t size;     // the bound
@@ -90,11 +87,14 @@ public:
 
 private:
     using Work = std::function<void(Connection&, Deadline)>;
-    // Borrows a connection within the deadline and runs `work` on it on the blocking pool.
-    // Owned work is abandoned at the deadline; borrowed work is awaited to its end.
+    // Every call passes here: it borrows a connection within the deadline and runs `work` on
+    // it on the blocking pool, and the observer is told of it. Owned work is abandoned at the
+    // deadline; borrowed work is awaited to its end.
     enum class Ownership { owned, borrowed };
-    boost::asio::awaitable<void> run(const char* what, std::chrono::milliseconds timeout, Work work,
-                                     Ownership ownership);
+    boost::asio::awaitable<void> run(const char* what, std::string_view name,
+                                     std::chrono::milliseconds timeout, Work work, Ownership ownership);
+    boost::asio::awaitable<void> attempt(const char* what, std::chrono::milliseconds timeout, Work work,
+                                         Ownership ownership);
 
     template <typename F, typename... Args>
     struct Call {
@@ -113,7 +113,7 @@ private:
 };
 
 template <typename F>
-auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout)
+auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout, std::string_view name)
     -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
     using R = std::invoke_result_t<F&, Transaction&>;
     auto call = std::make_shared<Call<F, Transaction&>>(Call<F, Transaction&>{std::move(fn), std::nullopt});
@@ -122,7 +122,7 @@ auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout)
         call->invoke(tx);
         tx.commit();
     };
-    co_await run("transaction", timeout, std::move(work), Ownership::borrowed);
+    co_await run("transaction", name, timeout, std::move(work), Ownership::borrowed);
     if constexpr (!std::is_void_v<R>) co_return std::move(*call->result);
 }
 
@@ -133,7 +133,7 @@ auto Pool::with_connection(F fn, std::chrono::milliseconds timeout)
     auto call = std::make_shared<Call<F, Connection&, Deadline>>(
         Call<F, Connection&, Deadline>{std::move(fn), std::nullopt});
     Work work = [call](Connection& conn, Deadline deadline) { call->invoke(conn, deadline); };
-    co_await run("session", timeout, std::move(work), Ownership::borrowed);
+    co_await run("session", {}, timeout, std::move(work), Ownership::borrowed);
     if constexpr (!std::is_void_v<R>) co_return std::move(*call->result);
 }
 

@@ -3,6 +3,7 @@
 
 #include <cvgate/clients/client_error.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,9 @@ ClientError statement_error(const pg_result* result, pg_conn* conn, std::string_
 
 // A connection-level failure (connect, send, receive) of `kind`, prefixed with `what`.
 ClientError connection_error(ErrorKind kind, std::string_view what, pg_conn* conn, std::string_view secret);
+
+// A duration as error texts give it: "5000 ms".
+inline std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 inline ClientError error(ErrorKind kind, const std::string& message) {
     return ClientError{kind, "postgres", message};

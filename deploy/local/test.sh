@@ -30,7 +30,12 @@ to_ms() { # 1m2.345s -> 62345
 # Sets cpu to the user + sys ms of this shell's waited-for children so far: `times` must run in
 # this very shell, not in a $(...) subshell, which has no children of its own yet.
 times_file=$(mktemp)
-trap 'rm -f "$times_file"' EXIT
+bg_pid=""
+# A background step (below) does not outlive the script, whatever ends it: with no job control,
+# Ctrl-C would not reach it.
+kill_tree() { local p; for p in $(pgrep -P "$1"); do kill_tree "$p"; done; kill "$1" 2>/dev/null || true; }
+trap 'rm -f "$times_file"; [[ -z $bg_pid ]] || kill_tree "$bg_pid"' EXIT
+trap 'exit 130' INT TERM
 cpu=0
 read_cpu() {
     local t
@@ -57,18 +62,66 @@ summary() {
         "$(cut -d' ' -f1-3 /proc/loadavg)" >&2
 }
 
-log "installing what is missing"
-phase install
-"$here/install-deps.sh"
+# Two cores do the most when the tests, which mostly wait on servers and sockets, share them
+# with the next compile: the next configuration builds in the background at the lowest
+# priority while the tests of the previous one run (in the foreground, at normal priority),
+# and the test-only tools install while the first configuration builds. A background step's
+# output goes to a log under build/, printed when it fails.
+logs=$root/build/test-logs
+mkdir -p "$logs"
+bg_name="" bg_log=""
+background() { # name log command...: runs the command in the background
+    bg_name=$1 bg_log=$2
+    shift 2
+    "$@" >"$bg_log" 2>&1 &
+    bg_pid=$!
+}
+wait_background() { # waits for the background step, fails (with its log) when it failed
+    [[ -n $bg_pid ]] || return 0
+    local rc=0
+    wait "$bg_pid" || rc=$?
+    bg_pid=""
+    if [[ $rc -ne 0 ]]; then
+        tail -n 60 "$bg_log" >&2
+        log "FAILED: $bg_name (exit $rc; whole log: $bg_log)"
+        return 1
+    fi
+}
+# The test-only tools, then the container test's base images (a debootstrap: mostly waiting
+# on the mirror and dpkg; 77 means podman cannot run here, which that test reports itself).
+install_test_tools() {
+    "$here/install-deps.sh"
+    local rc=0
+    "$root/deploy/docker/build-and-smoke.sh" base || rc=$?
+    [[ $rc -eq 0 || $rc -eq 77 ]]
+}
+build() { # preset [nice]
+    cmake --preset "$1" && nice -n "${2:-0}" cmake --build --preset "$1"
+}
 
 cd "$root"
+log "installing what is missing to build"
+phase "install (build)"
+SKIP_CI_TOOLS=1 SKIP_MONGO_SERVER=1 "$here/install-deps.sh"
+
 status=0
-for preset in "${presets[@]}"; do
-    log "configure + build: $preset"
-    phase "build $preset"
-    cmake --preset "$preset"
-    cmake --build --preset "$preset"
-    log "tests: $preset"
+for i in "${!presets[@]}"; do
+    preset=${presets[$i]}
+    if [[ $i -eq 0 ]]; then
+        log "configure + build: $preset (and, meanwhile, installing the test tools)"
+        phase "build $preset"
+        background "installing the test tools" "$logs/install-rest.log" install_test_tools
+        build "$preset"
+    else
+        log "waiting for the background build of $preset"
+        phase "build $preset (rest)"
+    fi
+    wait_background || exit 1
+    next=${presets[$((i + 1))]:-}
+    if [[ -n $next ]]; then
+        background "configure + build: $next" "$logs/build-$next.log" build "$next" 19
+    fi
+    log "tests: $preset${next:+ (while $next builds in the background)}"
     phase "tests $preset"
     # The MongoDB-wire server: FerretDB on PostgreSQL (production's backend) for dev and
     # release; on SQLite for asan, which can hold what jsonb cannot (U+0000), so the poison

@@ -135,15 +135,33 @@ bool known_status(unsigned s) {
     }
 }
 
+// A Transfer-Encoding that is exactly `chunked`: its one list element, once the list is read
+// as RFC 9110 §5.6.1 says (optional whitespace around each element; empty elements, as in
+// `, chunked`, MUST be accepted and ignored).
+bool only_chunked(std::string_view list) {
+    std::size_t codings = 0;
+    bool chunked = false;
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        std::string_view element = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        while (!element.empty() && (element.front() == ' ' || element.front() == '\t'))
+            element.remove_prefix(1);
+        while (!element.empty() && (element.back() == ' ' || element.back() == '\t'))
+            element.remove_suffix(1);
+        if (element.empty()) continue;
+        ++codings;
+        chunked = beast::iequals(element, "chunked");
+    }
+    return codings == 1 && chunked;
+}
+
 // RFC 9112's refusals of a head (see first_answer).
 bool must_be_refused(const bhttp::request<bhttp::empty_body>& head) {
     auto [te, te_end] = head.equal_range(bhttp::field::transfer_encoding);
     if (te != te_end) {
         if (head.version() < 11 || std::next(te) != te_end) return true;
-        std::string v{te->value()};
-        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(0, 1);
-        if (!beast::iequals(v, "chunked")) return true;
+        if (!only_chunked(te->value())) return true;
     }
     auto [host, host_end] = head.equal_range(bhttp::field::host);
     return head.version() >= 11 && (host == host_end || std::next(host) != host_end);

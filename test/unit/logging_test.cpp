@@ -140,3 +140,45 @@ TEST_CASE("a thread that logs to two loggers in turn gets each line to its own l
     CHECK(std::count(two.begin(), two.end(), '\n') == 3);
     CHECK(two.find("to-first") == std::string::npos);
 }
+
+TEST_CASE("a string is escaped the same wherever its special bytes fall, word boundaries included",
+          "[logging]") {
+    // The byte-at-a-time escaping the 8-bytes-at-a-time one must equal.
+    const auto reference = [](std::string_view text) {
+        std::string out;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += static_cast<char>(c);
+            } else if (c < 0x20) {
+                static constexpr char hex[] = "0123456789abcdef";
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            } else if (c == 0xc3 && i + 1 < text.size() && text[i + 1] == '\xa9') {
+                out += "\xc3\xa9";  // the one valid sequence used below
+                ++i;
+            } else if (c >= 0x80) {
+                out += "\\ufffd";
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+        return out;
+    };
+    const std::vector<std::string> specials{
+        "\"", "\\", std::string{"\x00", 1}, "\x01", "\x1f", "\n", "\x7f", "\xc3\xa9", "\xff", " ", "~"};
+    for (std::size_t length = 0; length <= 40; ++length) {
+        for (std::size_t at = 0; at <= length; ++at) {
+            for (const auto& special : specials) {
+                std::string text(length, 'a');
+                text.insert(at, special);
+                std::string out = "prefix:";
+                append_json_escaped(out, text);
+                INFO("length " << length << ", special byte(s) at " << at);
+                REQUIRE(out == "prefix:" + reference(text));
+            }
+        }
+    }
+}

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <ctime>
 
 namespace cvgate::app {
@@ -55,11 +57,41 @@ void append_number(std::string& out, T value) {
     }
 }
 
+// Bytes a JSON string can hold as they are: printable ASCII but '"' and '\\'.
+bool plain_byte(unsigned char b) noexcept { return b >= 0x20 && b < 0x80 && b != '"' && b != '\\'; }
+
+// Whether any of a word's 8 bytes is not plain: below 0x20, from 0x80, '"' or '\\' (the
+// "has zero byte" and "has byte less than" tests of the bit-twiddling folklore; exact for the
+// word as a whole, which is all that is asked).
+bool word_has_special(std::uint64_t w) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull;
+    constexpr std::uint64_t highs = 0x8080808080808080ull;
+    const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    return (((w - ones * 0x20) & ~w) | w | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) & highs;
+}
+
+// The length of the longest prefix of plain bytes, 8 at a time while it lasts.
+std::size_t plain_prefix(std::string_view text) noexcept {
+    std::size_t n = 0;
+    for (std::uint64_t w; n + 8 <= text.size(); n += 8) {
+        std::memcpy(&w, text.data() + n, 8);
+        if (word_has_special(w)) break;
+    }
+    while (n < text.size() && plain_byte(static_cast<unsigned char>(text[n]))) ++n;
+    return n;
+}
+
 }  // namespace
 
 void append_json_escaped(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     while (!text.empty()) {
+        // The common case, printable ASCII with nothing to escape, is appended a run at a time:
+        // byte by byte, this function was the largest user-space cost of an access log line.
+        const std::size_t plain = plain_prefix(text);
+        out.append(text.data(), plain);
+        text.remove_prefix(plain);
+        if (text.empty()) break;
         const auto c = static_cast<unsigned char>(text[0]);
         if (c == '"' || c == '\\') {
             out.push_back('\\');
@@ -78,8 +110,6 @@ void append_json_escaped(std::string& out, std::string_view text) {
             out.append(text.substr(0, n));
             text.remove_prefix(n);
             continue;
-        } else {
-            out.push_back(static_cast<char>(c));
         }
         text.remove_prefix(1);
     }

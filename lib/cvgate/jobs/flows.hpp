@@ -1,6 +1,8 @@
 #pragma once
 // The gateway's flows, each one coroutine that reads like CONTRACT.md's numbered steps,
-// rollbacks included, written against the ports only.
+// rollbacks included, written against the ports only: one file each (jobs/submit.cpp,
+// add_cvs.cpp, status.cpp, sync.cpp, results.cpp, erase.cpp); submit's and add-cvs's rollback
+// is jobs/rollback.hpp.
 
 #include <cvgate/exec/settlement.hpp>
 #include <cvgate/jobs/error.hpp>
@@ -16,11 +18,12 @@
 
 namespace cvgate::jobs {
 
+// What a 202 of submit or add-cvs says.
 struct Accepted {
-    std::string job_id;
-    std::string correlation_id;  // the job's: the one its messages carry
-    std::vector<CvFile> cvs;
-    std::vector<SkippedFile> skipped;
+    std::string job_id{};
+    std::string correlation_id{};  // the job's: the one its messages carry
+    std::vector<CvFile> cvs{};
+    std::vector<SkippedFile> skipped{};
     bool resumed = false;  // add-cvs: the hot document was re-created from cold storage
 };
 

@@ -1,7 +1,10 @@
 #include <cvgate/jobs/intake.hpp>
 
 #include <cvgate/jobs/error.hpp>
+#include <cvgate/jobs/ids.hpp>
 #include <cvgate/text/utf8.hpp>
+
+#include <boost/json/array.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -95,6 +98,42 @@ Form validate_form(const Intake& intake, const Limits& limits) {
                         "use_delay: must be a boolean (true/false/1/0/yes/no/on/off)"};
     }
     return form;
+}
+
+void require_files(const Intake& intake) {
+    if (intake.files_uploaded() == 0) throw Error{ErrorKind::bad_request, "No files uploaded"};
+    if (!intake.accepted_count()) {
+        boost::json::array names, details;
+        for (const auto& s : intake.skipped()) {
+            names.push_back(boost::json::string{s.filename});
+            details.push_back(boost::json::object{{"filename", s.filename}, {"reason", s.reason}});
+        }
+        throw Error{
+            ErrorKind::bad_request,
+            boost::json::object{{"message", "All files were invalid or failed validation"},
+                                {"skipped_files", std::move(names)},
+                                {"details", std::move(details)},
+                                {"total_uploaded", static_cast<std::int64_t>(intake.files_uploaded())},
+                                {"valid_files", 0}},
+            "all files rejected"};
+    }
+}
+
+Task<std::vector<CvFile>> place_files(UploadStore& uploads, Intake& intake, std::string_view job_id,
+                                      std::int64_t first_index, Intent& intent) {
+    std::vector<Placement> placements;
+    std::vector<CvFile> cvs;
+    std::int64_t index = first_index;
+    for (auto& a : intake.accepted()) {
+        CvFile cv{cv_id(job_id, static_cast<std::size_t>(index++)), a.original_filename, {}};
+        placements.push_back({a.file.get(), cv.cv_id + std::string{extension_of(a.type)}});
+        intent.files.push_back(placements.back().name);
+        cvs.push_back(std::move(cv));
+    }
+    co_await uploads.record(intent);
+    auto paths = co_await uploads.place(job_id, std::move(placements));
+    for (std::size_t i = 0; i < cvs.size(); ++i) cvs[i].file_path = std::move(paths[i]);
+    co_return cvs;
 }
 
 }  // namespace cvgate::jobs

@@ -18,7 +18,8 @@ namespace cvgate::jobs {
 
 class Intake {
 public:
-    struct Accepted {
+    // A file part that passed the checks, staged until it is placed.
+    struct AcceptedFile {
         std::unique_ptr<StagedFile> file;
         std::string original_filename;
         CvType type;
@@ -39,7 +40,7 @@ public:
     // The hash, hex (empty unless fingerprint_body() was called); once, after the form was read.
     std::string fingerprint() { return fingerprint_ ? fingerprint_->hex() : std::string{}; }
 
-    std::vector<Accepted>& accepted() noexcept { return accepted_; }
+    std::vector<AcceptedFile>& accepted() noexcept { return accepted_; }
     std::size_t accepted_count() const noexcept { return accepted_.size(); }
     const std::vector<SkippedFile>& skipped() const noexcept { return skipped_; }
     std::size_t files_uploaded() const noexcept { return uploaded_; }
@@ -49,7 +50,7 @@ public:
 private:
     UploadStore& uploads_;
     Limits limits_;
-    std::vector<Accepted> accepted_;
+    std::vector<AcceptedFile> accepted_;
     std::vector<SkippedFile> skipped_;
     std::size_t uploaded_ = 0;
     std::optional<std::string> jd_text_;
@@ -67,5 +68,16 @@ struct Form {
     bool use_delay = true;
 };
 Form validate_form(const Intake& intake, const Limits& limits);
+
+// The form carries at least one file, and at least one passed the checks. Throws
+// Error(bad_request) (400): "No files uploaded", or every file rejected, with the details.
+void require_files(const Intake& intake);
+
+// Step 1 of submit and add-cvs: the accepted files under their final names in the job's
+// directory (`{cv_id}{ext}`, cv indexes from `first_index`), flushed to disk. The journal entry
+// first, naming them: from then on, a killed process leaves what another replica undoes. On
+// failure none of them is left (UploadStore::place).
+Task<std::vector<CvFile>> place_files(UploadStore& uploads, Intake& intake, std::string_view job_id,
+                                      std::int64_t first_index, Intent& intent);
 
 }  // namespace cvgate::jobs

@@ -158,16 +158,16 @@ struct Placement {
 // until it answered or rolled back, so that another replica can undo what a killed one left
 // half-done (jobs/recovery.hpp).
 struct Intent {
-    std::string id;    // the request's own (two add-cvs on one job are two intents)
-    std::string flow;  // "submit" or "add_cvs"
-    std::string job_id;
-    std::string correlation_id;      // the request's, for the recovery's log lines
-    std::vector<std::string> files;  // names this request places in the job directory
-    std::int64_t added = 0;          // add-cvs: what its reopen added to expected_files
+    std::string id{};    // the request's own (two add-cvs on one job are two intents)
+    std::string flow{};  // "submit" or "add_cvs"
+    std::string job_id{};
+    std::string correlation_id{};      // the request's, for the recovery's log lines
+    std::vector<std::string> files{};  // names this request places in the job directory
+    std::int64_t added = 0;            // add-cvs: what its reopen added to expected_files
     // "" nothing yet; "inserted" (submit); add-cvs: "reopening" (the reopen's call is in
     // flight or its reply was lost: undone only if it took effect), "reopened" or "created".
-    std::string hot;
-    std::string old_status;            // add-cvs, reopening/reopened: the status to restore
+    std::string hot{};
+    std::string old_status{};          // add-cvs, reopening/reopened: the status to restore
     std::int64_t expected_before = 0;  // add-cvs, reopening/reopened: expected_files before it
 };
 

@@ -16,6 +16,15 @@ Task<bool> undo_hot(HotStore& hot, const Intent& intent) {
     co_return false;
 }
 
+Task<void> undo_files(UploadStore& uploads, const Intent& intent) {
+    if (intent.flow == "submit") {
+        co_await uploads.remove_job(intent.job_id);
+    } else {
+        std::vector<std::string> names = intent.files;  // named: see GCC 12 note in exec/offload.hpp
+        co_await uploads.remove(intent.job_id, std::move(names));
+    }
+}
+
 Task<void> roll_back(Ports p, const Intent& intent) {
     const std::string flow = "recovery:" + intent.flow;
     // The dead request's correlation id; its trace is not journaled.
@@ -30,12 +39,7 @@ Task<void> roll_back(Ports p, const Intent& intent) {
         p.observer.rollback_failed(flow, "undo hot storage", intent.job_id, e.what(), dead);
     }
     try {
-        if (intent.flow == "submit")
-            co_await p.uploads.remove_job(intent.job_id);
-        else {
-            std::vector<std::string> names = intent.files;  // named: see GCC 12 note in exec/offload.hpp
-            co_await p.uploads.remove(intent.job_id, std::move(names));
-        }
+        co_await undo_files(p.uploads, intent);
     } catch (const std::exception& e) {
         failed = true;
         p.observer.rollback_failed(flow, "remove files", intent.job_id, e.what(), dead);

@@ -13,6 +13,10 @@ namespace cvgate::jobs {
 // have applied is undone only if it did. True when something was undone.
 Task<bool> undo_hot(HotStore& hot, const Intent& intent);
 
+// Removes the files an intent names: a submit's whole job directory (the job is its own, and
+// place() may have created the directory), an add-cvs's own files only.
+Task<void> undo_files(UploadStore& uploads, const Intent& intent);
+
 // Best effort per step, like every rollback; failures are reported to the observer and make
 // it throw at the end, so the intent is kept and tried again at the next sweep.
 Task<void> roll_back(Ports ports, const Intent& intent);

@@ -1,5 +1,7 @@
 #include <cvgate/jobs/settler.hpp>
 
+#include <cvgate/jobs/error.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 
 #include <exception>
@@ -33,6 +35,13 @@ void Settler::release(const std::string& job_id) {
 bool Settler::held(const std::string& job_id) const {
     std::lock_guard lock{held_mutex_};
     return held_.contains(job_id);
+}
+
+void refuse_while_settling(const Settler& settler, const std::string& job_id) {
+    if (settler.held(job_id))
+        throw Error{
+            ErrorKind::unavailable,
+            "An earlier change to this job is still being settled after a storage timeout; retry shortly"};
 }
 
 void Settler::stop(exec::Deadline deadline) {

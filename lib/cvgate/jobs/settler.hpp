@@ -58,4 +58,8 @@ private:
     std::thread thread_;
 };
 
+// A job with an in-doubt hot change on this replica takes no other change of its
+// expected_files until it is settled (Settler::hold): Error(unavailable), retry shortly.
+void refuse_while_settling(const Settler& settler, const std::string& job_id);
+
 }  // namespace cvgate::jobs

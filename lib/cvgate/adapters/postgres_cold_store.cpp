@@ -2,6 +2,7 @@
 
 #include <cvgate/clients/client_error.hpp>
 #include <cvgate/clients/postgres/transaction.hpp>
+#include <cvgate/text/json_fields.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,6 +13,8 @@ namespace cvgate::adapters {
 
 namespace pg = clients::postgres;
 using boost::json::object;
+using text::number_field;
+using text::string_field;
 
 namespace {
 
@@ -35,21 +38,6 @@ UPDATE jobs SET successful_cvs = s.ok, failed_cvs = s.failed, total_cvs = s.ok +
   FROM (SELECT (SELECT count(*) FROM cv_analyses WHERE job_id = $1) AS ok,
                (SELECT count(*) FROM cv_failures WHERE job_id = $1) AS failed) AS s
  WHERE id = $1)SQL";
-
-std::optional<std::string> string_field(const object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    if (v && v->is_string()) return std::string{v->get_string()};
-    return std::nullopt;
-}
-
-std::optional<double> number_field(const object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    if (!v) return std::nullopt;
-    if (v->is_int64()) return static_cast<double>(v->get_int64());
-    if (v->is_uint64()) return static_cast<double>(v->get_uint64());
-    if (v->is_double()) return v->get_double();
-    return std::nullopt;
-}
 
 jobs::ColdJob job_from(const pg::Result& r) {
     jobs::ColdJob job;

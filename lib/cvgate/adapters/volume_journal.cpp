@@ -2,6 +2,7 @@
 
 #include <cvgate/clients/client_error.hpp>
 #include <cvgate/ids/uuid.hpp>
+#include <cvgate/text/json_fields.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -80,10 +81,7 @@ std::optional<jobs::Intent> intent_of(const std::string& path) {
     auto v = boost::json::parse(text, jec);
     if (jec || !v.is_object()) return std::nullopt;
     const auto& o = v.get_object();
-    auto s = [&](const char* k) {
-        const auto* x = o.if_contains(k);
-        return x && x->is_string() ? std::string{x->get_string()} : std::string{};
-    };
+    auto s = [&](const char* k) { return text::string_field(o, k).value_or(""); };
     jobs::Intent i;
     i.id = s("id");
     i.flow = s("flow");
@@ -91,9 +89,8 @@ std::optional<jobs::Intent> intent_of(const std::string& path) {
     i.correlation_id = s("correlation_id");
     i.hot = s("hot");
     i.old_status = s("old_status");
-    if (const auto* a = o.if_contains("added"); a && a->is_int64()) i.added = a->get_int64();
-    if (const auto* e = o.if_contains("expected_before"); e && e->is_int64())
-        i.expected_before = e->get_int64();
+    i.added = text::integer_field(o, "added").value_or(0);
+    i.expected_before = text::integer_field(o, "expected_before").value_or(0);
     if (const auto* f = o.if_contains("files"); f && f->is_array())
         for (const auto& name : f->get_array())
             if (name.is_string()) i.files.emplace_back(name.get_string());

@@ -4,8 +4,6 @@
 #include <cvgate/jobs/ids.hpp>
 #include <cvgate/text/utf8.hpp>
 
-#include <boost/json/array.hpp>
-
 #include <algorithm>
 #include <cctype>
 
@@ -103,16 +101,12 @@ Form validate_form(const Intake& intake, const Limits& limits) {
 void require_files(const Intake& intake) {
     if (intake.files_uploaded() == 0) throw Error{ErrorKind::bad_request, "No files uploaded"};
     if (!intake.accepted_count()) {
-        boost::json::array names, details;
-        for (const auto& s : intake.skipped()) {
-            names.push_back(boost::json::string{s.filename});
-            details.push_back(boost::json::object{{"filename", s.filename}, {"reason", s.reason}});
-        }
+        auto skipped = skipped_warnings(intake.skipped());  // the lists a 202's warnings carry
         throw Error{
             ErrorKind::bad_request,
             boost::json::object{{"message", "All files were invalid or failed validation"},
-                                {"skipped_files", std::move(names)},
-                                {"details", std::move(details)},
+                                {"skipped_files", std::move(skipped["skipped_files"])},
+                                {"details", std::move(skipped["details"])},
                                 {"total_uploaded", static_cast<std::int64_t>(intake.files_uploaded())},
                                 {"valid_files", 0}},
             "all files rejected"};

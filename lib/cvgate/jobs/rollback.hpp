@@ -11,7 +11,6 @@
 #include <exception>
 #include <memory>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 
 namespace cvgate::jobs {
@@ -78,12 +77,7 @@ template <typename T>
 Task<T> Rollback::attempt(Step step, Task<T> call) {
     std::exception_ptr failure;
     try {
-        if constexpr (std::is_void_v<T>) {
-            co_await std::move(call);
-            co_return;
-        } else {
-            co_return co_await std::move(call);
-        }
+        co_return co_await std::move(call);  // a void one too: co_return of a void expression
     } catch (...) {
         failure = std::current_exception();
     }
@@ -95,12 +89,7 @@ Task<T> Rollback::changing_hot(std::string_view change, Task<T> call) {
     intent().hot = change;
     std::exception_ptr failure;
     try {
-        if constexpr (std::is_void_v<T>) {
-            co_await std::move(call);
-            co_return;
-        } else {
-            co_return co_await std::move(call);
-        }
+        co_return co_await std::move(call);
     } catch (...) {
         failure = std::current_exception();
     }

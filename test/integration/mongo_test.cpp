@@ -92,7 +92,7 @@ ErrorKind kind_of_failure(const std::function<void()>& call) {
         call();
     } catch (const ClientError& e) {
         INFO(e.what());
-        CHECK(e.dependency() == "mongo");
+        CHECK(e.dependency() == cvgate::clients::Dependency::mongo);
         return e.kind();
     }
     FAIL("the call did not fail");

@@ -1,18 +1,22 @@
 #include <cvgate/adapters/amqp_job_queue.hpp>
 
+#include <cvgate/adapters/dependency_error.hpp>
 #include <cvgate/clients/client_error.hpp>
 #include <cvgate/ids/uuid.hpp>
 
 #include <boost/json/serialize.hpp>
 
 namespace cvgate::adapters {
+namespace {
+constexpr auto job_queue = jobs::Dependency::job_queue;
+}  // namespace
 
 // Declared once, exactly as the pipeline declares it (durable, no arguments), so a publish
 // never depends on which service started first. Declared again after a rejection, in case
 // the queue was deleted.
 jobs::Task<void> AmqpJobQueue::ensure_queue() {
     if (declared_.load()) co_return;
-    co_await publisher_.declare_queue(queue_);
+    co_await translated(job_queue, publisher_.declare_queue(queue_));
     declared_.store(true);
 }
 
@@ -34,10 +38,12 @@ jobs::Task<void> AmqpJobQueue::publish(const boost::json::object& message, std::
         co_await publisher_.publish(std::move(m));
     } catch (const clients::ClientError& e) {
         if (e.kind() == clients::ErrorKind::rejected) declared_.store(false);
-        throw;
+        throw dependency_error(job_queue, e);
+    } catch (const exec::DeadlineExceeded& e) {
+        throw dependency_error(job_queue, e);
     }
 }
 
-jobs::Task<void> AmqpJobQueue::ping() { co_await publisher_.ping(); }
+jobs::Task<void> AmqpJobQueue::ping() { co_await translated(job_queue, publisher_.ping()); }
 
 }  // namespace cvgate::adapters

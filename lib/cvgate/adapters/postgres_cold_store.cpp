@@ -1,5 +1,6 @@
 #include <cvgate/adapters/postgres_cold_store.hpp>
 
+#include <cvgate/adapters/dependency_error.hpp>
 #include <cvgate/clients/client_error.hpp>
 #include <cvgate/clients/postgres/transaction.hpp>
 #include <cvgate/text/json_fields.hpp>
@@ -17,6 +18,8 @@ using text::number_field;
 using text::string_field;
 
 namespace {
+
+constexpr auto cold_storage = jobs::Dependency::cold_storage;
 
 // Timestamps leave PostgreSQL as Python's isoformat() writes them.
 constexpr std::string_view iso = R"('YYYY-MM-DD"T"HH24:MI:SS.US')";
@@ -146,7 +149,7 @@ jobs::SyncOutcome store(pg::Transaction& tx, const jobs::SyncBatch& batch, bool 
                        batch.created_at.empty() ? pg::Param{} : pg::Param{batch.created_at}});
     } catch (const clients::ClientError& e) {
         if (e.kind() != clients::ErrorKind::invalid_data) throw;
-        throw clients::ClientError{clients::ErrorKind::invalid_data, "postgres",
+        throw clients::ClientError{clients::ErrorKind::invalid_data, clients::Dependency::postgres,
                                    "the job itself: " + e.message()};
     }
     std::set<std::string> erased;
@@ -189,7 +192,7 @@ jobs::SyncOutcome store(pg::Transaction& tx, const jobs::SyncBatch& batch, bool 
 
 jobs::Task<std::optional<jobs::ColdJob>> PostgresColdStore::find(std::string_view job_id) {
     pg::Params params{job_id};
-    auto r = co_await pool_.query(select_job, std::move(params), "find");
+    auto r = co_await translated(cold_storage, pool_.query(select_job, std::move(params), "find"));
     if (r.empty()) co_return std::nullopt;
     co_return job_from(r);
 }
@@ -198,31 +201,34 @@ jobs::Task<jobs::SyncOutcome> PostgresColdStore::sync(const jobs::SyncBatch& bat
     // One transaction. The unique (job_id, cv_id) constraint with ON CONFLICT DO NOTHING
     // makes a concurrent sync of the same job wait, then skip what the first one stored.
     try {
-        co_return co_await pool_.with_transaction(
-            [&batch](pg::Transaction& tx) { return store(tx, batch, false); }, "sync");
-    } catch (const clients::ClientError& e) {
-        if (e.kind() != clients::ErrorKind::invalid_data) throw;
+        co_return co_await translated(
+            cold_storage, pool_.with_transaction(
+                              [&batch](pg::Transaction& tx) { return store(tx, batch, false); }, "sync"));
+    } catch (const jobs::DependencyError& e) {
+        if (e.kind() != jobs::DependencyError::Kind::invalid_data) throw;
     }
     // The server refused a value: again, each CV under a savepoint, to store every other CV
     // and say which one and why (never a retry loop: the same data would fail the same way).
-    co_return co_await pool_.with_transaction(
-        [&batch](pg::Transaction& tx) { return store(tx, batch, true); }, "sync");
+    co_return co_await translated(
+        cold_storage,
+        pool_.with_transaction([&batch](pg::Transaction& tx) { return store(tx, batch, true); }, "sync"));
 }
 
 jobs::Task<std::optional<object>> PostgresColdStore::results(std::string_view job_id) {
     pg::Params params{job_id};
-    auto job_rows = co_await pool_.query(select_job, std::move(params), "results");
+    auto job_rows = co_await translated(cold_storage, pool_.query(select_job, std::move(params), "results"));
     if (job_rows.empty()) co_return std::nullopt;
     const jobs::ColdJob job = job_from(job_rows);
 
     pg::Params cv_params{job_id};
-    auto rows = co_await pool_.query(
-        std::string{"SELECT COALESCE(analysis_text, analysis::text), cv_id, original_filename, "
-                    "to_char(analyzed_at, "} +
-            std::string{iso} +
-            ") FROM cv_analyses WHERE job_id = $1 "
-            "ORDER BY match_score DESC NULLS LAST, cv_id",
-        std::move(cv_params), "results");
+    auto rows = co_await translated(
+        cold_storage,
+        pool_.query(std::string{"SELECT COALESCE(analysis_text, analysis::text), cv_id, original_filename, "
+                                "to_char(analyzed_at, "} +
+                        std::string{iso} +
+                        ") FROM cv_analyses WHERE job_id = $1 "
+                        "ORDER BY match_score DESC NULLS LAST, cv_id",
+                    std::move(cv_params), "results"));
     boost::json::array analyses;
     for (int i = 0; i < rows.rows(); ++i) {
         boost::json::value parsed = boost::json::parse(rows.text(i, 0));
@@ -253,7 +259,8 @@ jobs::Task<std::int64_t> PostgresColdStore::allocate_cv_indexes(std::string_view
         "INSERT INTO cv_counters AS c (job_id, next_index) VALUES ($1, $2::bigint + $3::bigint) "
         "ON CONFLICT (job_id) DO UPDATE SET next_index = GREATEST(c.next_index, $2::bigint) + $3::bigint "
         "RETURNING next_index - $3::bigint";
-    auto r = co_await pool_.query(std::move(sql), std::move(params), "allocate_cv_indexes");
+    auto r = co_await translated(cold_storage,
+                                 pool_.query(std::move(sql), std::move(params), "allocate_cv_indexes"));
     co_return r.get<std::int64_t>(0, 0);
 }
 
@@ -283,9 +290,9 @@ jobs::Task<std::optional<std::string>> PostgresColdStore::remove_candidate(std::
         if (analysis.empty()) return std::string{};
         return analysis.get<std::optional<std::string>>(0, 0).value_or("");
     };
-    co_return co_await pool_.with_transaction(std::move(erase), "remove_candidate");
+    co_return co_await translated(cold_storage, pool_.with_transaction(std::move(erase), "remove_candidate"));
 }
 
-jobs::Task<void> PostgresColdStore::ping() { co_await pool_.ping("ping"); }
+jobs::Task<void> PostgresColdStore::ping() { co_await translated(cold_storage, pool_.ping("ping")); }
 
 }  // namespace cvgate::adapters

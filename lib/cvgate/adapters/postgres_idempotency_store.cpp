@@ -1,5 +1,6 @@
 #include <cvgate/adapters/postgres_idempotency_store.hpp>
 
+#include <cvgate/adapters/dependency_error.hpp>
 #include <cvgate/ids/uuid.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -11,6 +12,11 @@
 namespace cvgate::adapters {
 
 namespace pg = clients::postgres;
+
+namespace {
+// The keys live in cvgate's own PostgreSQL database: cold storage.
+constexpr auto cold_storage = jobs::Dependency::cold_storage;
+}  // namespace
 
 jobs::Task<jobs::KeyClaim> PostgresIdempotencyStore::claim(std::string_view key,
                                                            std::string_view fingerprint) {
@@ -30,13 +36,13 @@ jobs::Task<jobs::KeyClaim> PostgresIdempotencyStore::claim(std::string_view key,
             "WHERE k.expires_at < now() "
             "OR (k.answer IS NULL AND k.lease_until < now() AND k.fingerprint = EXCLUDED.fingerprint) "
             "RETURNING token";
-        auto taken = co_await pool_.query(std::move(sql), std::move(take));
+        auto taken = co_await translated(cold_storage, pool_.query(std::move(sql), std::move(take)));
         if (!taken.empty() && taken.text(0, 0) == token)
             co_return jobs::KeyClaim{jobs::KeyClaim::Outcome::claimed, token, {}};
 
         pg::Params look{key};
         std::string look_sql = "SELECT fingerprint, answer FROM idempotency_keys WHERE key = $1";
-        auto held = co_await pool_.query(std::move(look_sql), std::move(look));
+        auto held = co_await translated(cold_storage, pool_.query(std::move(look_sql), std::move(look)));
         if (held.empty()) continue;  // released meanwhile: try again
         if (held.text(0, 0) != fingerprint)
             co_return jobs::KeyClaim{jobs::KeyClaim::Outcome::mismatch, {}, {}};
@@ -54,19 +60,19 @@ jobs::Task<void> PostgresIdempotencyStore::complete(std::string_view key, std::s
                                                     const boost::json::object& answer) {
     pg::Params params{key, token, boost::json::serialize(answer)};
     std::string sql = "UPDATE idempotency_keys SET answer = $3 WHERE key = $1 AND token = $2";
-    co_await pool_.query(std::move(sql), std::move(params));
+    co_await translated(cold_storage, pool_.query(std::move(sql), std::move(params)));
 }
 
 jobs::Task<void> PostgresIdempotencyStore::release(std::string_view key, std::string_view token) {
     pg::Params params{key, token};
     std::string sql = "DELETE FROM idempotency_keys WHERE key = $1 AND token = $2 AND answer IS NULL";
-    co_await pool_.query(std::move(sql), std::move(params));
+    co_await translated(cold_storage, pool_.query(std::move(sql), std::move(params)));
 }
 
 jobs::Task<std::int64_t> PostgresIdempotencyStore::purge_expired() {
     std::string sql = "DELETE FROM idempotency_keys WHERE expires_at < now()";
     pg::Params none;
-    auto r = co_await pool_.query(std::move(sql), std::move(none));
+    auto r = co_await translated(cold_storage, pool_.query(std::move(sql), std::move(none)));
     co_return r.affected_rows();
 }
 

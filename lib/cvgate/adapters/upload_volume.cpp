@@ -1,6 +1,6 @@
 #include <cvgate/adapters/upload_volume.hpp>
 
-#include <cvgate/clients/client_error.hpp>
+#include <cvgate/adapters/dependency_error.hpp>
 #include <cvgate/exec/offload.hpp>
 #include <cvgate/ids/uuid.hpp>
 
@@ -34,18 +34,17 @@
 namespace cvgate::adapters {
 namespace {
 
-using clients::ClientError;
 using clients::ErrorKind;
 
 [[noreturn]] void fail(const char* what, int err) {
-    throw ClientError{ErrorKind::unavailable, "volume", std::string{what} + ": " + std::strerror(err)};
+    throw volume_error(ErrorKind::unavailable, std::string{what} + ": " + std::strerror(err));
 }
 
 // Ids reach here validated; refuse anything that could leave the volume all the same.
 void require_safe_name(std::string_view name) {
     if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
         name.find('\0') != std::string_view::npos)
-        throw ClientError{ErrorKind::rejected, "volume", "unsafe name refused"};
+        throw volume_error(ErrorKind::rejected, "unsafe name refused");
 }
 
 void fsync_path(const std::string& path) {
@@ -160,19 +159,10 @@ struct StagedState : std::enable_shared_from_this<StagedState> {
         });
     }
 
-    // On the pool: the observer told of one batch written.
+    // On the pool: the observer told of one batch written. A failure has no client's kind: the
+    // volume fails as the domain's DependencyError.
     void report_write(std::chrono::steady_clock::duration took, const std::exception_ptr& e) const {
-        if (!*observer) return;
-        std::optional<ErrorKind> kind;
-        if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const ClientError& failed) {
-                kind = failed.kind();
-            } catch (...) {
-            }
-        }
-        (*observer)(clients::CallRecord{"write", "write", took, !e, kind});
+        if (*observer) (*observer)(clients::CallRecord{"write", "write", took, !e, std::nullopt});
     }
 
     // On the I/O thread, when the write in flight is done.
@@ -293,7 +283,7 @@ public:
         ::close(s.fd);
         s.fd = -1;
         if (::renameat2(AT_FDCWD, s.path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
-            if (errno == EEXIST) throw ClientError{ErrorKind::conflict, "volume", "cv file already exists"};
+            if (errno == EEXIST) throw volume_error(ErrorKind::conflict, "cv file already exists");
             fail("rename", errno);
         }
         s.placed = true;
@@ -314,9 +304,7 @@ UploadVolume::UploadVolume(std::string root, exec::BlockingPool& pool, clients::
     incoming_ = root_ + "/.incoming";
     std::error_code ec;
     std::filesystem::create_directories(incoming_, ec);
-    if (ec)
-        throw ClientError{ErrorKind::unavailable, "volume",
-                          "cannot create the upload directory: " + ec.message()};
+    if (ec) throw volume_error(ErrorKind::unavailable, "cannot create the upload directory: " + ec.message());
     journal_ = std::make_unique<VolumeJournal>(incoming_);
 }
 
@@ -395,7 +383,7 @@ jobs::Task<void> UploadVolume::remove_job(std::string_view job_id) {
     auto work = [dir] {
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
-        if (ec) throw ClientError{ErrorKind::unavailable, "volume", "remove job directory: " + ec.message()};
+        if (ec) throw volume_error(ErrorKind::unavailable, "remove job directory: " + ec.message());
     };
     co_await run("remove_job", std::move(work));
 }

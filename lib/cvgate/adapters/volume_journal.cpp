@@ -1,6 +1,6 @@
 #include <cvgate/adapters/volume_journal.hpp>
 
-#include <cvgate/clients/client_error.hpp>
+#include <cvgate/adapters/dependency_error.hpp>
 #include <cvgate/ids/uuid.hpp>
 #include <cvgate/text/json_fields.hpp>
 
@@ -21,11 +21,9 @@ namespace cvgate::adapters {
 namespace {
 
 namespace fs = std::filesystem;
-using clients::ClientError;
-using clients::ErrorKind;
 
 [[noreturn]] void fail(const std::string& what, int err) {
-    throw ClientError{ErrorKind::unavailable, "volume", what + ": " + std::strerror(err)};
+    throw volume_error(clients::ErrorKind::unavailable, what + ": " + std::strerror(err));
 }
 
 // A file of the staging directory, by the parts of its name.

@@ -1,7 +1,5 @@
 #include <cvgate/api/error_mapping.hpp>
 
-#include <cvgate/clients/client_error.hpp>
-#include <cvgate/exec/offload.hpp>
 #include <cvgate/jobs/error.hpp>
 
 #include <boost/beast/http/field.hpp>
@@ -33,11 +31,18 @@ http::Response unavailable(std::string_view detail) {
     return res;
 }
 
-std::string_view dependency_name(std::string_view dependency) {
-    if (dependency == "mongo") return "Hot storage (MongoDB)";
-    if (dependency == "postgres") return "Cold storage (PostgreSQL)";
-    if (dependency == "rabbitmq") return "Job queue (RabbitMQ)";
-    if (dependency == "volume") return "Upload volume";
+// How an answer names the dependency (CONTRACT.md's words).
+std::string_view dependency_name(jobs::Dependency dependency) {
+    switch (dependency) {
+        case jobs::Dependency::hot_storage:
+            return "Hot storage (MongoDB)";
+        case jobs::Dependency::cold_storage:
+            return "Cold storage (PostgreSQL)";
+        case jobs::Dependency::job_queue:
+            return "Job queue (RabbitMQ)";
+        case jobs::Dependency::upload_volume:
+            return "Upload volume";
+    }
     return "A dependency";
 }
 
@@ -50,17 +55,19 @@ std::optional<http::Response> error_to_response(const std::exception_ptr& error)
         auto res = http::error_response(status_of(e.kind()), e.detail());
         if (e.kind() == jobs::ErrorKind::unavailable) res.set(boost::beast::http::field::retry_after, "5");
         return res;
-    } catch (const clients::ClientError& e) {
-        // The dependency answered: it cannot store these values. Retrying would fail the same way.
-        if (e.kind() == clients::ErrorKind::invalid_data)
-            return http::error_response(
-                http::Status::unprocessable_entity,
-                std::string{dependency_name(e.dependency())} + " cannot store this data: " + e.message());
-        if (e.kind() == clients::ErrorKind::timeout)
-            return unavailable(std::string{dependency_name(e.dependency())} + " timed out");
-        return unavailable(std::string{dependency_name(e.dependency())} + " is unavailable");
-    } catch (const exec::DeadlineExceeded&) {
-        return unavailable("A dependency timed out");
+    } catch (const jobs::DependencyError& e) {
+        const std::string dependency{dependency_name(e.dependency())};
+        switch (e.kind()) {
+            case jobs::DependencyError::Kind::invalid_data:
+                // The dependency answered: it cannot store these values. Retrying would fail the same way.
+                return http::error_response(http::Status::unprocessable_entity,
+                                            dependency + " cannot store this data: " + e.message());
+            case jobs::DependencyError::Kind::timeout:
+                return unavailable(dependency + " timed out");
+            case jobs::DependencyError::Kind::unavailable:
+                break;
+        }
+        return unavailable(dependency + " is unavailable");
     } catch (...) {
         return std::nullopt;
     }

@@ -1,6 +1,7 @@
 #pragma once
-// The one place where failures become HTTP answers: domain errors by kind, dependency
-// failures as 503 with Retry-After. Nothing internal (paths, URLs, stack) reaches a client.
+// The one place where the domain's failures become HTTP answers: its errors (jobs::Error) by
+// kind, its dependencies' (jobs::DependencyError) as 503 with Retry-After (422 for data a
+// dependency cannot store). Nothing internal (paths, URLs, stack) reaches a client.
 
 #include <cvgate/http/response.hpp>
 

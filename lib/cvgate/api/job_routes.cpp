@@ -1,7 +1,7 @@
 #include <cvgate/api/job_routes.hpp>
 
 #include <cvgate/api/error_mapping.hpp>
-#include <cvgate/http/error.hpp>
+#include <cvgate/jobs/error.hpp>
 #include <cvgate/jobs/flows.hpp>
 #include <cvgate/jobs/ids.hpp>
 
@@ -43,7 +43,7 @@ private:
 std::string job_id_of(const http::Request& req) {
     std::string id{req.param("job_id")};
     if (!jobs::is_job_id(id))
-        throw http::HttpError{http::Status::bad_request, "Invalid job_id: expected a UUID"};
+        throw jobs::Error{jobs::ErrorKind::bad_request, "Invalid job_id: expected a UUID"};
     std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
     return id;
 }
@@ -80,8 +80,8 @@ std::optional<std::string> idempotency_key_of(const Context& ctx, const http::Re
     const std::string_view key = req.header("Idempotency-Key");
     if (key.empty() || !ctx.config.idempotency) return std::nullopt;
     if (!jobs::is_idempotency_key(key))
-        throw http::HttpError{http::Status::bad_request,
-                              "Invalid Idempotency-Key: 1 to 128 characters of A-Z a-z 0-9 . _ : -"};
+        throw jobs::Error{jobs::ErrorKind::bad_request,
+                          "Invalid Idempotency-Key: 1 to 128 characters of A-Z a-z 0-9 . _ : -"};
     return std::string{key};
 }
 
@@ -201,7 +201,7 @@ awaitable<http::Response> erase(Context& ctx, http::Request& req) {
     std::string job_id = job_id_of(req);
     std::string cv_id{req.param("cv_id")};
     if (!jobs::is_cv_id_of(cv_id, job_id))
-        throw http::HttpError{http::Status::bad_request, "Invalid cv_id for this job"};
+        throw jobs::Error{jobs::ErrorKind::bad_request, "Invalid cv_id for this job"};
     auto erased = co_await jobs::erase_candidate(ctx.ports, std::move(job_id), std::move(cv_id));
     co_return http::json_response(http::Status::ok,
                                   object{{"message", "Candidate deleted"},

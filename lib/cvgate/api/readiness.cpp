@@ -1,7 +1,7 @@
 #include <cvgate/api/readiness.hpp>
 
-#include <cvgate/clients/client_error.hpp>
 #include <cvgate/exec/with_deadline.hpp>
+#include <cvgate/jobs/error.hpp>
 #include <cvgate/text/json_number.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -26,7 +26,7 @@ struct Outcome {
     bool timed_out = false;
     bool ok = false;
     std::string error;
-    std::string_view category;  // clients::Cause, as the body says it
+    std::string_view category;  // jobs::DependencyError::Cause, as the body says it
     double latency_ms = 0;
 };
 
@@ -49,14 +49,15 @@ asio::awaitable<void> run_check(std::shared_ptr<Round> round, std::size_t i,
     } catch (const exec::DeadlineExceeded&) {
         out.timed_out = true;
         out.error = "no answer within the deadline";
-        out.category = clients::to_string(clients::Cause::timeout);
-    } catch (const clients::ClientError& e) {
-        out.timed_out = e.kind() == clients::ErrorKind::timeout;  // the deadline reached the client's call
+        out.category = jobs::to_string(jobs::DependencyError::Cause::timeout);
+    } catch (const jobs::DependencyError& e) {
+        // The deadline reached the dependency's call.
+        out.timed_out = e.kind() == jobs::DependencyError::Kind::timeout;
         out.error = e.what();
-        out.category = clients::to_string(e.cause());
+        out.category = jobs::to_string(e.cause());
     } catch (const std::exception& e) {
         out.error = e.what();
-        out.category = clients::to_string(clients::Cause::error);
+        out.category = jobs::to_string(jobs::DependencyError::Cause::error);
     }
     out.done = true;
     out.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();

@@ -19,7 +19,7 @@ namespace cvgate::api {
 
 struct ReadinessCheck {
     std::string name;                                   // "mongodb", "postgresql", "rabbitmq", "volume"
-    std::function<boost::asio::awaitable<void>()> run;  // throws when not ready
+    std::function<boost::asio::awaitable<void>()> run;  // throws (a jobs::DependencyError) when not ready
 };
 
 struct ReadinessOptions {

@@ -102,10 +102,12 @@ struct Application::Dependencies {
                        mongo_threads.executor()},
           mongo_probe{bounded(c.mongo, 1, 4), probe_threads.executor()},
           hot{mongo_client},
+          hot_probe{mongo_probe},
           pg_pool{postgres_threads, bounded(c.postgres, c.blocking_threads, c.dependency_queue_limit,
                                             recorded_as(metrics, "postgresql"))},
           pg_probe{probe_threads, bounded(c.postgres, 1, 4)},
           cold{pg_pool},
+          cold_probe{pg_probe},
           // A claim's lease: a key whose owner died is free again within RECOVERY_SECONDS, as
           // the rest of what it left half-done; and it outlasts an in-doubt publish.
           keys{pg_pool, c.idempotency_ttl,
@@ -125,9 +127,12 @@ struct Application::Dependencies {
     clients::mongo::Client mongo_client;
     clients::mongo::Client mongo_probe;
     adapters::MongoHotStore hot;
+    adapters::MongoHotStore
+        hot_probe;  // the ports on the probes' clients: readiness sees the domain's errors
     clients::postgres::Pool pg_pool;
     clients::postgres::Pool pg_probe;
     adapters::PostgresColdStore cold;
+    adapters::PostgresColdStore cold_probe;
     adapters::PostgresIdempotencyStore keys;
     clients::amqp::Publisher publisher;
     adapters::AmqpJobQueue queue;
@@ -170,10 +175,10 @@ Application::Application(Config config, int log_fd)
     };
     Dependencies* d = deps_.get();
     ready.checks = {
-        {"mongodb", [d]() { return d->mongo_probe.ping(); }},
+        {"mongodb", [d]() { return d->hot_probe.ping(); }},
         {"postgresql",
          [d, this]() -> boost::asio::awaitable<void> {
-             co_await d->pg_probe.ping();
+             co_await d->cold_probe.ping();
              if (!migrated_.load()) throw std::runtime_error{"schema migrations not applied yet"};
          }},
         {"rabbitmq", [d]() { return d->queue.ping(); }},

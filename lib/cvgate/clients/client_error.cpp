@@ -24,6 +24,18 @@ std::string_view to_string(ErrorKind kind) noexcept {
     return "error";
 }
 
+std::string_view to_string(Dependency dependency) noexcept {
+    switch (dependency) {
+        case Dependency::postgres:
+            return "postgres";
+        case Dependency::mongo:
+            return "mongo";
+        case Dependency::rabbitmq:
+            return "rabbitmq";
+    }
+    return "dependency";
+}
+
 std::string_view to_string(Cause cause) noexcept {
     switch (cause) {
         case Cause::refused:

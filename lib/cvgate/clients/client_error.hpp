@@ -22,6 +22,11 @@ enum class ErrorKind {
 
 std::string_view to_string(ErrorKind kind) noexcept;
 
+// The server a client speaks to, as a ClientError's text starts with it.
+enum class Dependency { postgres, mongo, rabbitmq };
+
+std::string_view to_string(Dependency dependency) noexcept;
+
 // Why a dependency could not be used, in the few words a probe's answer may carry (no host,
 // port or driver text): nothing listens there, it did not answer in time, it refused the
 // credentials, or anything else.
@@ -37,18 +42,19 @@ Cause cause_of_text(std::string_view driver_message, Cause fallback = Cause::err
 // have taken effect, or still may; settlement() resolves once that is known.
 class ClientError : public std::runtime_error, public exec::Doubt {
 public:
-    ClientError(ErrorKind kind, std::string_view dependency, const std::string& message)
+    ClientError(ErrorKind kind, Dependency dependency, const std::string& message)
         : ClientError{kind, dependency, message, kind == ErrorKind::timeout ? Cause::timeout : Cause::error} {
     }
-    ClientError(ErrorKind kind, std::string_view dependency, const std::string& message, Cause cause)
-        : std::runtime_error{std::string{dependency} + " " + std::string{to_string(kind)} + ": " + message},
+    ClientError(ErrorKind kind, Dependency dependency, const std::string& message, Cause cause)
+        : std::runtime_error{std::string{to_string(dependency)} + " " + std::string{to_string(kind)} + ": " +
+                             message},
           kind_{kind},
           cause_{cause},
           dependency_{dependency},
           message_{message} {}
     // A failure of a call that may have taken effect or still may: a timeout, or a connection
     // lost after the call was sent.
-    static ClientError in_doubt(std::string_view dependency, const std::string& message,
+    static ClientError in_doubt(Dependency dependency, const std::string& message,
                                 std::shared_ptr<exec::Settlement> settlement,
                                 ErrorKind kind = ErrorKind::timeout) {
         ClientError e{kind, dependency, message};
@@ -60,12 +66,12 @@ public:
     Cause cause() const noexcept { return cause_; }
     // What went wrong, without the dependency and kind what() starts with.
     const std::string& message() const noexcept { return message_; }
-    std::string_view dependency() const noexcept { return dependency_; }
+    Dependency dependency() const noexcept { return dependency_; }
 
 private:
     ErrorKind kind_;
     Cause cause_;
-    std::string_view dependency_;  // a string literal: "postgres", "mongo", "rabbitmq", "volume"
+    Dependency dependency_;
     std::string message_;
 };
 

@@ -2,8 +2,8 @@
 // What the domain needs from the outside world, as interfaces whose operations are
 // coroutines: the hot store (MongoDB), the cold store (PostgreSQL), the job queue (RabbitMQ)
 // and the upload volume. Adapters implement them on the real clients; unit tests on memory.
-// Every operation throws clients::ClientError (or another exception) on failure; a failure at
-// a deadline after the call started carries the call's settlement (exec::settlement_of).
+// Every operation throws DependencyError (jobs/error.hpp) when its dependency fails; a failure
+// at a deadline after the call started carries the call's settlement (exec::settlement_of).
 
 #include <cvgate/ids/trace_context.hpp>
 

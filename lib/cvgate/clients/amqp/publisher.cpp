@@ -40,7 +40,7 @@ std::string what_of(const std::exception_ptr& error) {
 }
 
 std::exception_ptr unavailable(const std::string& message) {
-    return std::make_exception_ptr(ClientError{ErrorKind::unavailable, "rabbitmq", message});
+    return std::make_exception_ptr(ClientError{ErrorKind::unavailable, Dependency::rabbitmq, message});
 }
 
 PublisherOptions normalised(PublisherOptions options) {
@@ -219,7 +219,7 @@ private:
         const auto now = Clock::now();
         if (now < retry_at_) {
             const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - now);
-            op.settle(std::make_exception_ptr(ClientError{ErrorKind::unavailable, "rabbitmq",
+            op.settle(std::make_exception_ptr(ClientError{ErrorKind::unavailable, Dependency::rabbitmq,
                                                           "not connected to " + endpoint_.describe() + " (" +
                                                               last_connect_error_ + "); next attempt in " +
                                                               std::to_string(wait.count()) + " ms",

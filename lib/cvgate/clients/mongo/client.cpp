@@ -32,7 +32,7 @@ struct Client::Impl {
         const std::size_t before = pending_calls.fetch_add(1);
         std::shared_ptr<void> place{nullptr, [this](void*) { pending_calls.fetch_sub(1); }};
         if (options.max_pending_calls != 0 && before >= options.max_pending_calls)
-            throw ClientError{ErrorKind::unavailable, "mongo",
+            throw ClientError{ErrorKind::unavailable, Dependency::mongo,
                               std::string{operation} + ": " + std::to_string(before) +
                                   " calls already pending (the bound); not queued"};
         return place;
@@ -57,7 +57,7 @@ Bson bson_of(const json::object& object, std::string_view operation) {
     try {
         return to_bson(object);
     } catch (const ConversionError& e) {
-        throw ClientError{ErrorKind::rejected, "mongo", std::string{operation} + ": " + e.what()};
+        throw ClientError{ErrorKind::rejected, Dependency::mongo, std::string{operation} + ": " + e.what()};
     }
 }
 
@@ -65,7 +65,7 @@ json::object json_of(const bson_t& document, std::string_view operation) {
     try {
         return to_json(document);
     } catch (const ConversionError& e) {
-        throw ClientError{ErrorKind::rejected, "mongo",
+        throw ClientError{ErrorKind::rejected, Dependency::mongo,
                           std::string{operation} + ": unreadable reply, " + e.what()};
     }
 }
@@ -101,12 +101,13 @@ boost::asio::awaitable<std::invoke_result_t<Body&, const Impl&, mongoc_client_t*
         if (!reply_lost || e.settlement()) throw;
         auto returned = std::make_shared<exec::Settlement>();
         returned->resolve(exec::Settlement::Outcome::failed);
-        throw ClientError::in_doubt("mongo", e.message(), std::move(returned));
+        throw ClientError::in_doubt(Dependency::mongo, e.message(), std::move(returned));
     } catch (const exec::DeadlineExceeded& e) {
         if (e.settlement())
-            throw ClientError::in_doubt("mongo", std::string{operation} + ": no answer within the deadline",
+            throw ClientError::in_doubt(Dependency::mongo,
+                                        std::string{operation} + ": no answer within the deadline",
                                         e.settlement());
-        throw ClientError{ErrorKind::timeout, "mongo",
+        throw ClientError{ErrorKind::timeout, Dependency::mongo,
                           std::string{operation} + ": not started within the deadline (every thread busy)"};
     }
 }
@@ -202,7 +203,8 @@ boost::asio::awaitable<std::optional<json::object>> Client::find_one_and_update(
         bson_iter_document(&value, &length, &data);
         bson_t document;
         if (!bson_init_static(&document, data, length))
-            throw ClientError{ErrorKind::rejected, "mongo", "find_one_and_update: unreadable reply"};
+            throw ClientError{ErrorKind::rejected, Dependency::mongo,
+                              "find_one_and_update: unreadable reply"};
         return json_of(document, "find_one_and_update");
     };
     co_return co_await run<Impl>(impl_, "find_one_and_update", name, deadline, std::move(call));

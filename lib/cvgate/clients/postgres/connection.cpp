@@ -108,7 +108,7 @@ Connection Connection::open(const ConnectOptions& options, Deadline deadline) {
             if (ready == SocketWait::timed_out) {
                 throw deadline_first
                     ? error(ErrorKind::timeout, "deadline passed while connecting")
-                    : ClientError{ErrorKind::unavailable, "postgres",
+                    : ClientError{ErrorKind::unavailable, Dependency::postgres,
                                   "no connection within " + impl::ms_text(options.connect_timeout),
                                   Cause::timeout};
             }

@@ -66,7 +66,7 @@ boost::asio::awaitable<void> Pool::attempt(const char* what, std::chrono::millis
         co_await exec::offload(core_->blocking(), std::move(job), exec::Deadline::at(deadline));
     } catch (const exec::DeadlineExceeded& e) {
         const std::string message = std::string{what} + " did not complete within " + impl::ms_text(timeout);
-        if (e.settlement()) throw ClientError::in_doubt("postgres", message, e.settlement());
+        if (e.settlement()) throw ClientError::in_doubt(Dependency::postgres, message, e.settlement());
         throw impl::error(ErrorKind::timeout, message);
     }
 }

@@ -13,7 +13,7 @@ namespace {
 
 [[noreturn]] void bad_value(int row, int col, std::string_view what) {
     throw ClientError{
-        ErrorKind::rejected, "postgres",
+        ErrorKind::rejected, Dependency::postgres,
         "row " + std::to_string(row) + ", column " + std::to_string(col) + ": " + std::string{what}};
 }
 
@@ -48,7 +48,8 @@ std::string_view Result::command_tag() const noexcept {
 int Result::column(std::string_view name) const {
     for (int c = 0; c < columns(); ++c)
         if (name == PQfname(result_.get(), c)) return c;
-    throw ClientError{ErrorKind::rejected, "postgres", "result has no column \"" + std::string{name} + "\""};
+    throw ClientError{ErrorKind::rejected, Dependency::postgres,
+                      "result has no column \"" + std::string{name} + "\""};
 }
 
 bool Result::is_null(int row, int col) const {

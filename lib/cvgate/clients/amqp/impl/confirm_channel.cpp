@@ -10,7 +10,7 @@ namespace cvgate::clients::amqp::impl {
 namespace {
 
 std::exception_ptr error(ErrorKind kind, const std::string& message) {
-    return std::make_exception_ptr(ClientError{kind, "rabbitmq", message});
+    return std::make_exception_ptr(ClientError{kind, Dependency::rabbitmq, message});
 }
 
 // Channel errors that answer something this client asked for (no such exchange, a queue
@@ -176,7 +176,7 @@ void ConfirmChannel::fail_in_flight(ErrorKind kind, const std::string& message, 
     auto settlement = std::make_shared<exec::Settlement>();
     settlement->resolve(exec::Settlement::Outcome::failed);
     const auto failure =
-        std::make_exception_ptr(ClientError::in_doubt("rabbitmq", message, settlement, kind));
+        std::make_exception_ptr(ClientError::in_doubt(Dependency::rabbitmq, message, settlement, kind));
     for (auto& waiter : waiters) out.push_back({std::move(waiter), failure});
 }
 

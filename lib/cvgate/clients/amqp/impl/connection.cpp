@@ -10,7 +10,7 @@ namespace cvgate::clients::amqp::impl {
 namespace {
 
 ClientError unavailable(const std::string& message) {
-    return ClientError{ErrorKind::unavailable, "rabbitmq", message};
+    return ClientError{ErrorKind::unavailable, Dependency::rabbitmq, message};
 }
 
 std::chrono::microseconds remaining(std::chrono::steady_clock::time_point deadline) {
@@ -36,7 +36,7 @@ Connection::Connection(const Endpoint& endpoint, const ConnectionSettings& setti
         // rabbitmq-c reports a refused connection only as a socket error.
         const bool timed_out = status == AMQP_STATUS_TIMEOUT;
         throw ClientError{
-            timed_out ? ErrorKind::timeout : ErrorKind::unavailable, "rabbitmq",
+            timed_out ? ErrorKind::timeout : ErrorKind::unavailable, Dependency::rabbitmq,
             "cannot connect to " + where + ": " + describe_status(status),
             timed_out ? Cause::timeout : cause_of_text(describe_status(status), Cause::refused)};
     }
@@ -62,7 +62,7 @@ Connection::Connection(const Endpoint& endpoint, const ConnectionSettings& setti
         const bool timed_out =
             reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && reply.library_error == AMQP_STATUS_TIMEOUT;
         // The broker closes the connection on bad credentials (ACCESS_REFUSED, or just EOF).
-        throw ClientError{timed_out ? ErrorKind::timeout : ErrorKind::unavailable, "rabbitmq",
+        throw ClientError{timed_out ? ErrorKind::timeout : ErrorKind::unavailable, Dependency::rabbitmq,
                           "cannot log in to " + where + ": " + describe_reply(reply),
                           timed_out ? Cause::timeout : Cause::auth};
     }

@@ -78,11 +78,11 @@ std::exception_ptr Operation::timeout_error(std::shared_ptr<exec::Settlement> se
     const auto ms = std::to_string(timeout.count()) + " ms";
     if (settlement)
         return std::make_exception_ptr(ClientError::in_doubt(
-            "rabbitmq", "no publisher confirm within " + ms + "; the publish is in doubt",
+            Dependency::rabbitmq, "no publisher confirm within " + ms + "; the publish is in doubt",
             std::move(settlement)));
     const auto message =
         kind == Kind::publish ? "not sent within " + ms : "no answer from the broker within " + ms;
-    return std::make_exception_ptr(ClientError{ErrorKind::timeout, "rabbitmq", message});
+    return std::make_exception_ptr(ClientError{ErrorKind::timeout, Dependency::rabbitmq, message});
 }
 
 }  // namespace cvgate::clients::amqp::impl

@@ -40,7 +40,7 @@ ConnectionPool::ConnectionPool(const Options& options)
     bson_error_t error;
     uri_.reset(mongoc_uri_new_with_error(options.url.c_str(), &error));
     if (!uri_)
-        throw ClientError{ErrorKind::rejected, "mongo",
+        throw ClientError{ErrorKind::rejected, Dependency::mongo,
                           redact("invalid URL: " + std::string{error.message}, secrets_)};
     if (const char* password = mongoc_uri_get_password(uri_.get())) secrets_.emplace_back(password);
 
@@ -59,7 +59,7 @@ ConnectionPool::ConnectionPool(const Options& options)
 
     pool_.reset(mongoc_client_pool_new_with_error(uri_.get(), &error));
     if (!pool_)
-        throw ClientError{ErrorKind::rejected, "mongo",
+        throw ClientError{ErrorKind::rejected, Dependency::mongo,
                           redact("cannot create a connection pool: " + std::string{error.message}, secrets_)};
     // Version 2 reports server errors in MONGOC_ERROR_SERVER with the server's own code.
     mongoc_client_pool_set_error_api(pool_.get(), MONGOC_ERROR_API_VERSION_2);

@@ -83,7 +83,7 @@ ClientError driver_error(const bson_error_t& error, std::string_view operation, 
     const Cause cause =
         auth ? Cause::auth
              : cause_of_text(error.message, kind == ErrorKind::timeout ? Cause::timeout : Cause::error);
-    return ClientError{kind, "mongo", redact(std::move(message), secrets), cause};
+    return ClientError{kind, Dependency::mongo, redact(std::move(message), secrets), cause};
 }
 
 }  // namespace cvgate::clients::mongo::impl

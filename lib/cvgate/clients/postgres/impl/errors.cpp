@@ -70,14 +70,14 @@ ClientError statement_error(const pg_result* result, pg_conn* conn, std::string_
     const Cause cause = state && std::string_view{state}.starts_with("28") ? Cause::auth
                         : kind == ErrorKind::timeout                       ? Cause::timeout
                                                                            : cause_of_text(text);
-    return ClientError{kind, "postgres", text, cause};
+    return ClientError{kind, Dependency::postgres, text, cause};
 }
 
 ClientError connection_error(ErrorKind kind, std::string_view what, pg_conn* conn, std::string_view secret) {
     std::string text{what};
     if (conn) text += ": " + safe_text(PQerrorMessage(conn), secret);
     // libpq says why only in words: "Connection refused", "password authentication failed".
-    return ClientError{kind, "postgres", text,
+    return ClientError{kind, Dependency::postgres, text,
                        cause_of_text(text, kind == ErrorKind::timeout ? Cause::timeout : Cause::error)};
 }
 

@@ -36,7 +36,7 @@ ClientError connection_error(ErrorKind kind, std::string_view what, pg_conn* con
 inline std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 inline ClientError error(ErrorKind kind, const std::string& message) {
-    return ClientError{kind, "postgres", message};
+    return ClientError{kind, Dependency::postgres, message};
 }
 
 }  // namespace cvgate::clients::postgres::impl

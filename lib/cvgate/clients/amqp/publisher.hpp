@@ -1,6 +1,7 @@
 #pragma once
 // Publishes to RabbitMQ with publisher confirms over one long-lived connection shared by
-// every caller; reconnects on its own after the broker goes away.
+// every caller; reconnects on its own after the broker goes away. The public face: the
+// machinery (the strand's pump) is impl/pump.hpp.
 
 #include <cvgate/clients/call_observer.hpp>
 #include <cvgate/exec/blocking_pool.hpp>
@@ -17,6 +18,10 @@
 #include <vector>
 
 namespace cvgate::clients::amqp {
+
+namespace impl {
+class Pump;
+}
 
 struct Message {
     std::string exchange;  // "": the default exchange, which routes by queue name
@@ -76,10 +81,8 @@ public:
     // fail with `unavailable`.
     boost::asio::awaitable<void> close();
 
-    class Impl;
-
 private:
-    std::shared_ptr<Impl> impl_;
+    std::shared_ptr<impl::Pump> pump_;
 };
 
 }  // namespace cvgate::clients::amqp

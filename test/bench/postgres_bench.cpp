@@ -70,11 +70,11 @@ void pool_round_trips(asio::io_context& io, pg::Pool& pool, std::size_t callers,
 }
 
 void direct_round_trips(const std::string& url, double seconds) {
-    pg::Connection conn = pg::Connection::open({.url = url}, Clock::now() + std::chrono::seconds{5});
+    pg::Connection conn = pg::Connection::open({.url = url}, pg::Deadline::after(std::chrono::seconds{5}));
     std::size_t done = 0;
     const auto start = Clock::now();
     while (seconds_since(start) < seconds) {
-        conn.query("SELECT 1", {}, Clock::now() + std::chrono::seconds{5});
+        conn.query("SELECT 1", {}, pg::Deadline::after(std::chrono::seconds{5}));
         ++done;
     }
     const double elapsed = seconds_since(start);

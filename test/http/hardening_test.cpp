@@ -90,6 +90,20 @@ TEST_CASE("a coding before chunked is 501: the server decodes none", "[http][fra
         server.port(), "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n", 501);
 }
 
+TEST_CASE("a HEAD request refused before routing gets its refusal's head only, no body", "[http][framing]") {
+    // fuzz-fast found it (corpus/http_session/head-refusal-no-body): an early refusal to HEAD
+    // carried its JSON detail, bytes a client reading HEAD's answer takes for the next answer.
+    Routes routes;
+    TestServer server{routes.router};
+    Client c{server.port()};
+    c.send("HEAD /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+    const std::string out = c.read_until_closed(std::chrono::seconds{5});
+    INFO(out);
+    CHECK(out.starts_with("HTTP/1.1 501 "));
+    CHECK(out.find("Content-Length: 0\r\n") == std::string::npos);  // says the refusal's length
+    CHECK(out.ends_with("\r\n\r\n"));                               // and sends none of it
+}
+
 TEST_CASE("Transfer-Encoding on an HTTP/1.0 request is 400 and the connection closes", "[http][framing]") {
     Routes routes;
     TestServer server{routes.router};

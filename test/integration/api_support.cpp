@@ -192,7 +192,7 @@ std::string unique_suffix() {
            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1'000'000);
 }
 
-pg::Deadline in(std::chrono::milliseconds ms) { return pg::Clock::now() + ms; }
+pg::Deadline in(std::chrono::milliseconds ms) { return pg::Deadline::after(ms); }
 
 }  // namespace
 

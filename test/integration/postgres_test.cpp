@@ -93,7 +93,7 @@ std::optional<ClientError> client_error_of(F&& fn) {
     return std::nullopt;
 }
 
-Deadline in(std::chrono::milliseconds ms) { return Clock::now() + ms; }
+Deadline in(std::chrono::milliseconds ms) { return Deadline::after(ms); }
 
 std::string url_of_database(const std::string& name) {
     std::string url = test::stack_env().database_url;
@@ -433,7 +433,8 @@ TEST_CASE(
     rt.run(pool.ping());
 
     const auto start = Clock::now();
-    const auto slow = client_error_of([&] { rt.run(pool.query("SELECT pg_sleep(10)", {}, 500ms)); });
+    const auto slow =
+        client_error_of([&] { rt.run(pool.query("SELECT pg_sleep(10)", {}, Deadline::after(500ms))); });
     const auto elapsed = Clock::now() - start;
     REQUIRE(slow);
     CHECK(slow->kind() == ErrorKind::timeout);
@@ -442,7 +443,7 @@ TEST_CASE(
 
     // The same (only) connection serves the next call: the statement was canceled, not waited out.
     const auto next = Clock::now();
-    CHECK(rt.run(pool.query("SELECT 42", {}, 2s)).get<int>(0, 0) == 42);
+    CHECK(rt.run(pool.query("SELECT 42", {}, Deadline::after(2s))).get<int>(0, 0) == 42);
     CHECK(Clock::now() - next < 1500ms);
 
     Connection observer = Connection::open({.url = schema_url()}, in(5s));
@@ -464,7 +465,7 @@ TEST_CASE("a transaction past its deadline reports timeout and commits nothing")
                 tx.query("INSERT INTO jobs (id, jd_text, status) VALUES ($1, 'jd', 'completed')", {in_sql});
                 tx.query("SELECT pg_sleep(5)");
             },
-            500ms));
+            Deadline::after(500ms)));
     });
     REQUIRE(slow_statement);
     CHECK(slow_statement->kind() == ErrorKind::timeout);
@@ -475,7 +476,7 @@ TEST_CASE("a transaction past its deadline reports timeout and commits nothing")
                 tx.query("INSERT INTO jobs (id, jd_text, status) VALUES ($1, 'jd', 'completed')", {in_cpp});
                 std::this_thread::sleep_for(700ms);  // the deadline passes outside any statement
             },
-            500ms));
+            Deadline::after(500ms)));
     });
     REQUIRE(slow_code);
     CHECK(slow_code->kind() == ErrorKind::timeout);
@@ -492,7 +493,7 @@ TEST_CASE("more concurrent callers than connections all complete, never more tha
     for (int i = 0; i < 12; ++i) {
         calls.push_back(rt.spawn(pool.query(
             "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = $1), pg_sleep(0.1)",
-            {app}, 10s)));
+            {app}, Deadline::after(10s))));
     }
     std::int64_t most = 0;
     for (auto& c : calls) most = std::max(most, c.get().get<std::int64_t>(0, 0));
@@ -508,11 +509,11 @@ TEST_CASE("more concurrent callers than connections all complete, never more tha
 TEST_CASE("waiting for a free connection is bounded by the call's deadline") {
     Runtime rt;
     Pool pool{rt.blocking, pool_options(schema_url(), 1)};
-    auto holder = rt.spawn(pool.query("SELECT pg_sleep(1.5)", {}, 5s));
+    auto holder = rt.spawn(pool.query("SELECT pg_sleep(1.5)", {}, Deadline::after(5s)));
     std::this_thread::sleep_for(200ms);
 
     const auto start = Clock::now();
-    const auto starved = client_error_of([&] { rt.run(pool.query("SELECT 1", {}, 300ms)); });
+    const auto starved = client_error_of([&] { rt.run(pool.query("SELECT 1", {}, Deadline::after(300ms))); });
     const auto elapsed = Clock::now() - start;
     REQUIRE(starved);
     CHECK(starved->kind() == ErrorKind::timeout);
@@ -570,7 +571,7 @@ TEST_CASE(
     test::stack_ctl("stop postgres");
 
     const auto start = Clock::now();
-    const auto down = client_error_of([&] { rt.run(pool.query("SELECT 1", {}, 2s)); });
+    const auto down = client_error_of([&] { rt.run(pool.query("SELECT 1", {}, Deadline::after(2s))); });
     REQUIRE(down);
     CHECK(down->kind() == ErrorKind::unavailable);
     CHECK(Clock::now() - start < 2s);
@@ -578,7 +579,7 @@ TEST_CASE(
 
     test::stack_ctl("start postgres");
     restart.dismiss();
-    CHECK(rt.run(pool.query("SELECT 1", {}, 5s)).get<int>(0, 0) == 1);
+    CHECK(rt.run(pool.query("SELECT 1", {}, Deadline::after(5s))).get<int>(0, 0) == 1);
     CHECK_NOTHROW(rt.run(pool.ping()));
 }
 
@@ -588,7 +589,7 @@ TEST_CASE("a statement running when the server shuts down fails with unavailable
     rt.run(pool.ping());
 
     ScopeGuard restart{start_postgres_quietly};
-    auto running = rt.spawn(pool.query("SELECT pg_sleep(30)", {}, 20s));
+    auto running = rt.spawn(pool.query("SELECT pg_sleep(30)", {}, Deadline::after(20s)));
     std::this_thread::sleep_for(300ms);
     const auto start = Clock::now();
     test::stack_ctl("stop postgres");
@@ -600,7 +601,7 @@ TEST_CASE("a statement running when the server shuts down fails with unavailable
 
     test::stack_ctl("start postgres");
     restart.dismiss();
-    CHECK(rt.run(pool.query("SELECT 1", {}, 5s)).get<int>(0, 0) == 1);
+    CHECK(rt.run(pool.query("SELECT 1", {}, Deadline::after(5s))).get<int>(0, 0) == 1);
 }
 
 TEST_CASE("a server restart while the pool sits idle is invisible to the next query") {
@@ -619,7 +620,7 @@ TEST_CASE("a server restart while the pool sits idle is invisible to the next qu
         restart.dismiss();
     }
     // Both pooled sessions died with the old server; neither is handed out again.
-    CHECK(rt.run(pool.query("SELECT 1", {}, 5s)).get<int>(0, 0) == 1);
+    CHECK(rt.run(pool.query("SELECT 1", {}, Deadline::after(5s))).get<int>(0, 0) == 1);
     CHECK(rt.run(pool.with_transaction(
               [](Transaction& tx) { return tx.query("SELECT 2").get<int>(0, 0); })) == 2);
 }

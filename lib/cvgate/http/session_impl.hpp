@@ -217,7 +217,9 @@ asio::awaitable<void> Session<Stream>::answer_and_close(Response response,
     }
     linger_ = true;
     const RequestNames names = names_of(head);  // named first: see the GCC 12 note in exec/offload.hpp
-    co_await answer(head, names, route, response, false, false, start);
+    // An answer to HEAD has no body (RFC 9110 §9.3.2), refusals included.
+    const bool head_only = head_complete && head.method() == Verb::head;
+    co_await answer(head, names, route, response, false, head_only, start);
 }
 
 template <SessionStream Stream>

@@ -64,15 +64,15 @@ bool Connection::reusable() noexcept {
     if (!is_open() || in_transaction()) return false;
     // An idle session has nothing to say unless the server is hanging up (shutdown, admin
     // kill): its last words may come a read before the EOF, so any input at all disqualifies.
-    return wait_socket(PQsocket(conn_), true, false, Clock::now()) == SocketWait::timed_out;
+    return wait_socket(PQsocket(conn_), true, false, Deadline::at(Clock::now())) == SocketWait::timed_out;
 }
 
 Connection Connection::open(const ConnectOptions& options, Deadline deadline) {
     std::string secret = impl::password_of(options.url);
-    const auto budget_end = Clock::now() + options.connect_timeout;
-    const bool deadline_first = deadline < budget_end;
-    const Deadline limit = std::min(deadline, budget_end);
-    if (Clock::now() >= deadline) throw error(ErrorKind::timeout, "deadline passed before connecting");
+    const auto budget_end = Deadline::after(options.connect_timeout);
+    const bool deadline_first = deadline.when() < budget_end.when();
+    const Deadline limit = deadline.capped(budget_end);
+    if (deadline.passed()) throw error(ErrorKind::timeout, "deadline passed before connecting");
 
     const std::string user_timeout = std::to_string(options.connect_timeout.count());
     const std::string backstop =
@@ -135,8 +135,7 @@ void Connection::lost(std::string_view what) {
 
 Result Connection::query(const std::string& sql, const Params& params, Deadline deadline) {
     require_open();
-    if (Clock::now() >= deadline)
-        throw error(ErrorKind::timeout, "deadline passed before the statement was sent");
+    if (deadline.passed()) throw error(ErrorKind::timeout, "deadline passed before the statement was sent");
     if (params.size() > 65535) throw error(ErrorKind::rejected, "too many parameters");
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -157,8 +156,7 @@ Result Connection::query(const std::string& sql, const Params& params, Deadline 
 
 void Connection::execute_script(const std::string& sql, Deadline deadline) {
     require_open();
-    if (Clock::now() >= deadline)
-        throw error(ErrorKind::timeout, "deadline passed before the script was sent");
+    if (deadline.passed()) throw error(ErrorKind::timeout, "deadline passed before the script was sent");
     if (!PQsendQuery(conn_, sql.c_str())) {
         if (PQstatus(conn_) == CONNECTION_BAD) lost("connection lost");
         throw impl::connection_error(ErrorKind::rejected, "could not send the script", conn_, secret_);
@@ -207,7 +205,7 @@ Result Connection::finish(Deadline deadline) {
                 }
                 send_cancel();
                 canceled = true;
-                limit = Clock::now() + cancel_grace_;
+                limit = Deadline::after(cancel_grace_);
                 continue;
             }
             if (ready == SocketWait::failed || !PQconsumeInput(conn_)) lost("connection lost");
@@ -244,7 +242,7 @@ Result Connection::finish(Deadline deadline) {
 void Connection::rollback_quietly() noexcept {
     if (!conn_ || !in_transaction()) return;
     try {
-        query("ROLLBACK", {}, Clock::now() + cancel_grace_);
+        query("ROLLBACK", {}, Deadline::after(cancel_grace_));
     } catch (...) {
         close();
     }

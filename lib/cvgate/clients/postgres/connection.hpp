@@ -6,6 +6,7 @@
 #include <cvgate/clients/postgres/options.hpp>
 #include <cvgate/clients/postgres/params.hpp>
 #include <cvgate/clients/postgres/result.hpp>
+#include <cvgate/exec/deadline.hpp>
 
 #include <chrono>
 #include <string>
@@ -15,8 +16,8 @@ struct pg_conn;  // PGconn, from libpq-fe.h
 
 namespace cvgate::clients::postgres {
 
-using Clock = std::chrono::steady_clock;
-using Deadline = Clock::time_point;
+using exec::Clock;
+using exec::Deadline;  // the one deadline type of every client call (exec/deadline.hpp)
 
 class Transaction;
 

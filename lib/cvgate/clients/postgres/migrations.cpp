@@ -144,11 +144,11 @@ int migrate(Connection& conn, std::span<const Migration> migrations, Deadline de
     }
 }
 
-boost::asio::awaitable<int> migrate(Pool& pool, std::chrono::milliseconds timeout) {
+boost::asio::awaitable<int> migrate(Pool& pool, Deadline deadline) {
     auto apply = [](Connection& conn, Deadline deadline) {
         return migrate(conn, cold_storage_migrations(), deadline);
     };
-    co_return co_await pool.with_connection(apply, timeout);
+    co_return co_await pool.with_connection(apply, deadline);
 }
 
 }  // namespace cvgate::clients::postgres

@@ -31,6 +31,7 @@ inline constexpr std::int64_t migration_lock_key = 0x6376676174650001;  // "cvga
 int migrate(Connection& conn, std::span<const Migration> migrations, Deadline deadline);
 
 // migrate(cold_storage_migrations()) on a connection of `pool`.
-boost::asio::awaitable<int> migrate(Pool& pool, std::chrono::milliseconds timeout = std::chrono::seconds{60});
+boost::asio::awaitable<int> migrate(Pool& pool,
+                                    Deadline deadline = Deadline::after(std::chrono::seconds{60}));
 
 }  // namespace cvgate::clients::postgres

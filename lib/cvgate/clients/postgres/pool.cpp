@@ -26,15 +26,16 @@ const PoolOptions& Pool::options() const noexcept { return core_->options(); }
 
 Pool::Stats Pool::stats() const { return core_->stats(); }
 
-boost::asio::awaitable<void> Pool::run(const char* what, std::string_view name,
-                                       std::chrono::milliseconds timeout, Work work, Ownership ownership) {
-    auto call = attempt(what, timeout, std::move(work), ownership);
+boost::asio::awaitable<void> Pool::run(const char* what, std::string_view name, Deadline deadline, Work work,
+                                       Ownership ownership) {
+    auto call = attempt(what, deadline.or_after(options().default_timeout), std::move(work), ownership);
     co_await observed(options().observer, what, name, std::move(call));
 }
 
-boost::asio::awaitable<void> Pool::attempt(const char* what, std::chrono::milliseconds timeout, Work work,
+boost::asio::awaitable<void> Pool::attempt(const char* what, Deadline deadline, Work work,
                                            Ownership ownership) {
-    const Deadline deadline = Clock::now() + timeout;
+    // For the messages: how long the call was given.
+    const auto timeout = std::chrono::ceil<std::chrono::milliseconds>(deadline.remaining());
     impl::Lease lease = core_->try_acquire();
     if (!lease && options().max_waiting != 0 && core_->stats().waiting >= options().max_waiting)
         throw impl::error(ErrorKind::unavailable,
@@ -42,8 +43,7 @@ boost::asio::awaitable<void> Pool::attempt(const char* what, std::chrono::millis
                               " callers already wait for a connection (the bound); not queued");
     if (!lease) {
         try {
-            lease = co_await exec::with_deadline(core_->async_acquire(boost::asio::use_awaitable),
-                                                 exec::Deadline::at(deadline));
+            lease = co_await exec::with_deadline(core_->async_acquire(boost::asio::use_awaitable), deadline);
         } catch (const exec::DeadlineExceeded&) {
             // Never waited: the deadline had passed already. An empty lease says the same.
         }
@@ -63,7 +63,7 @@ boost::asio::awaitable<void> Pool::attempt(const char* what, std::chrono::millis
         co_return;
     }
     try {
-        co_await exec::offload(core_->blocking(), std::move(job), exec::Deadline::at(deadline));
+        co_await exec::offload(core_->blocking(), std::move(job), deadline);
     } catch (const exec::DeadlineExceeded& e) {
         const std::string message = std::string{what} + " did not complete within " + impl::ms_text(timeout);
         if (e.settlement()) throw ClientError::in_doubt(Dependency::postgres, message, e.settlement());
@@ -72,14 +72,14 @@ boost::asio::awaitable<void> Pool::attempt(const char* what, std::chrono::millis
 }
 
 boost::asio::awaitable<Result> Pool::query(std::string sql, Params params) {
-    return query(std::move(sql), std::move(params), options().default_timeout);
+    return query(std::move(sql), std::move(params), Deadline{});
 }
 
 boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::string_view name) {
-    return query(std::move(sql), std::move(params), options().default_timeout, name);
+    return query(std::move(sql), std::move(params), Deadline{}, name);
 }
 
-boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::chrono::milliseconds timeout,
+boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, Deadline deadline,
                                            std::string_view name) {
     // Owned by the work, which may outlive this frame when the deadline abandons it.
     struct Statement {
@@ -91,12 +91,12 @@ boost::asio::awaitable<Result> Pool::query(std::string sql, Params params, std::
     Work work = [statement](Connection& conn, Deadline deadline) {
         statement->result = conn.query(statement->sql, statement->params, deadline);
     };
-    co_await run("query", name, timeout, std::move(work), Ownership::owned);
+    co_await run("query", name, deadline, std::move(work), Ownership::owned);
     co_return std::move(statement->result);
 }
 
 boost::asio::awaitable<void> Pool::ping(std::string_view name) {
-    co_await query("SELECT 1", {}, options().ping_timeout, name);
+    co_await query("SELECT 1", {}, Deadline::after(options().ping_timeout), name);
 }
 
 }  // namespace cvgate::clients::postgres

@@ -38,14 +38,14 @@ public:
     Pool& operator=(const Pool&) = delete;
     ~Pool();
 
-    // One statement, `timeout` from now for everything: waiting for a free connection,
-    // connecting, running. At the deadline the caller resumes with timeout at once; the
-    // statement is canceled on the server behind its back.
+    // One statement, by `deadline` for everything (never: default_timeout from now): waiting
+    // for a free connection, connecting, running. At the deadline the caller resumes with
+    // timeout at once; the statement is canceled on the server behind its back.
     // `name` (a literal): the caller's operation the call serves, which the observer
     // (PoolOptions::observer) is told it under; unnamed calls are told under no name.
     boost::asio::awaitable<Result> query(std::string sql, Params params = {});
     boost::asio::awaitable<Result> query(std::string sql, Params params, std::string_view name);
-    boost::asio::awaitable<Result> query(std::string sql, Params params, std::chrono::milliseconds timeout,
+    boost::asio::awaitable<Result> query(std::string sql, Params params, Deadline deadline,
                                          std::string_view name = {});
 
     // Runs fn(Transaction&) on a blocking thread (its tx.query calls are synchronous), then
@@ -56,21 +56,21 @@ public:
     // captures by value is named first and moved in: see the GCC 12 note in exec/offload.hpp.
     template <typename F>
     auto with_transaction(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
-        return with_transaction(std::move(fn), options().default_timeout);
+        return with_transaction(std::move(fn), Deadline{});
     }
     template <typename F>
     auto with_transaction(F fn, std::string_view name)
         -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
-        return with_transaction(std::move(fn), options().default_timeout, name);
+        return with_transaction(std::move(fn), Deadline{}, name);
     }
     template <typename F>
-    auto with_transaction(F fn, std::chrono::milliseconds timeout, std::string_view name = {})
+    auto with_transaction(F fn, Deadline deadline, std::string_view name = {})
         -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>>;
 
     // As with_transaction, but fn(Connection&, Deadline) gets the session itself (for
     // session state such as advisory locks). A connection fn leaves in a transaction is dropped.
     template <typename F>
-    auto with_connection(F fn, std::chrono::milliseconds timeout)
+    auto with_connection(F fn, Deadline deadline)
         -> boost::asio::awaitable<std::invoke_result_t<F&, Connection&, Deadline>>;
 
     // SELECT 1 within ping_timeout: readiness.
@@ -91,10 +91,9 @@ private:
     // it on the blocking pool, and the observer is told of it. Owned work is abandoned at the
     // deadline; borrowed work is awaited to its end.
     enum class Ownership { owned, borrowed };
-    boost::asio::awaitable<void> run(const char* what, std::string_view name,
-                                     std::chrono::milliseconds timeout, Work work, Ownership ownership);
-    boost::asio::awaitable<void> attempt(const char* what, std::chrono::milliseconds timeout, Work work,
-                                         Ownership ownership);
+    boost::asio::awaitable<void> run(const char* what, std::string_view name, Deadline deadline, Work work,
+                                     Ownership ownership);
+    boost::asio::awaitable<void> attempt(const char* what, Deadline deadline, Work work, Ownership ownership);
 
     template <typename F, typename... Args>
     struct Call {
@@ -113,7 +112,7 @@ private:
 };
 
 template <typename F>
-auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout, std::string_view name)
+auto Pool::with_transaction(F fn, Deadline deadline, std::string_view name)
     -> boost::asio::awaitable<std::invoke_result_t<F&, Transaction&>> {
     using R = std::invoke_result_t<F&, Transaction&>;
     auto call = std::make_shared<Call<F, Transaction&>>(Call<F, Transaction&>{std::move(fn), std::nullopt});
@@ -122,18 +121,18 @@ auto Pool::with_transaction(F fn, std::chrono::milliseconds timeout, std::string
         call->invoke(tx);
         tx.commit();
     };
-    co_await run("transaction", name, timeout, std::move(work), Ownership::borrowed);
+    co_await run("transaction", name, deadline, std::move(work), Ownership::borrowed);
     if constexpr (!std::is_void_v<R>) co_return std::move(*call->result);
 }
 
 template <typename F>
-auto Pool::with_connection(F fn, std::chrono::milliseconds timeout)
+auto Pool::with_connection(F fn, Deadline deadline)
     -> boost::asio::awaitable<std::invoke_result_t<F&, Connection&, Deadline>> {
     using R = std::invoke_result_t<F&, Connection&, Deadline>;
     auto call = std::make_shared<Call<F, Connection&, Deadline>>(
         Call<F, Connection&, Deadline>{std::move(fn), std::nullopt});
     Work work = [call](Connection& conn, Deadline deadline) { call->invoke(conn, deadline); };
-    co_await run("session", {}, timeout, std::move(work), Ownership::borrowed);
+    co_await run("session", {}, deadline, std::move(work), Ownership::borrowed);
     if constexpr (!std::is_void_v<R>) co_return std::move(*call->result);
 }
 

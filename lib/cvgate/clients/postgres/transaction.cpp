@@ -20,7 +20,7 @@ Result Transaction::query(const std::string& sql, const Params& params) {
 void Transaction::commit() {
     if (finished_) throw impl::error(ErrorKind::rejected, "transaction already committed");
     // Checked here, not only in query(): work that ran past the deadline must not commit.
-    if (Clock::now() >= deadline_) throw impl::error(ErrorKind::timeout, "deadline passed before COMMIT");
+    if (deadline_.passed()) throw impl::error(ErrorKind::timeout, "deadline passed before COMMIT");
     Result r = conn_.query("COMMIT", {}, deadline_);
     finished_ = true;
     // COMMIT of a block in which a statement failed (its error caught and ignored) rolls back.

@@ -1,6 +1,8 @@
 #pragma once
 // Waiting on a libpq socket without ever waiting past a deadline.
 
+#include <cvgate/exec/deadline.hpp>
+
 #include <chrono>
 
 namespace cvgate::clients::postgres::impl {
@@ -9,6 +11,6 @@ enum class SocketWait { ready, timed_out, failed };
 
 // Blocks (this runs on the blocking pool) until `fd` is readable (and/or writable) or
 // `deadline` passes. A deadline already in the past still checks readiness once.
-SocketWait wait_socket(int fd, bool read, bool write, std::chrono::steady_clock::time_point deadline);
+SocketWait wait_socket(int fd, bool read, bool write, exec::Deadline deadline);
 
 }  // namespace cvgate::clients::postgres::impl

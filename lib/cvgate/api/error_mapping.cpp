@@ -15,8 +15,6 @@ http::Status status_of(jobs::ErrorKind kind) {
             return http::Status::not_found;
         case jobs::ErrorKind::conflict:
             return http::Status::conflict;
-        case jobs::ErrorKind::too_large:
-            return http::Status::payload_too_large;
         case jobs::ErrorKind::invalid_form:
             return http::Status::unprocessable_entity;
         case jobs::ErrorKind::unavailable:

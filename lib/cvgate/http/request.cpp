@@ -13,12 +13,6 @@ std::string_view Request::path() const noexcept {
     return t.substr(0, t.find('?'));
 }
 
-std::string_view Request::query() const noexcept {
-    auto t = target();
-    auto q = t.find('?');
-    return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
-}
-
 std::string_view Request::header(Field field) const noexcept {
     auto it = head_->find(field);
     return it == head_->end() ? std::string_view{} : std::string_view{it->value()};

@@ -69,7 +69,6 @@ public:
     std::string_view target() const noexcept { return head_->target(); }
     // The target without its query string.
     std::string_view path() const noexcept;
-    std::string_view query() const noexcept;
     std::string_view header(Field field) const noexcept;
     std::string_view header(std::string_view name) const noexcept;
     const RequestHead& head() const noexcept { return *head_; }

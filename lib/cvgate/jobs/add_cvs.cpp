@@ -63,7 +63,7 @@ Task<JobAsStored> reopen_or_recreate(Rollback& undo, Ports& p, const std::string
         if (!cold) throw Error{ErrorKind::not_found, "Job not found"};
         job.correlation_id = cold->correlation_id;
         job.jd_text = cold->jd_text;
-        // Named first: GCC 12 mishandles temporaries of a ?: inside a co_await expression.
+        // Named first (not a ?: inside the co_await): see the GCC 12 note in exec/offload.hpp.
         std::string created_at = cold->created_at;
         if (created_at.empty()) created_at = utc_timestamp();
         const auto document = hot_document(job_id, job.correlation_id, job.jd_text, files, created_at);

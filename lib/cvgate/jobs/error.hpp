@@ -17,7 +17,6 @@ enum class ErrorKind {
     bad_request,   // 400: malformed input, no files, every file rejected
     not_found,     // 404
     conflict,      // 409: sync of a job that is not complete
-    too_large,     // 413
     invalid_form,  // 422: a form field fails validation
     unavailable,   // 503: a dependency failed or timed out (already rolled back)
 };

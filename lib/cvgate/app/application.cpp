@@ -12,6 +12,7 @@
 #include <cvgate/api/response_headers.hpp>
 #include <cvgate/api/service_routes.hpp>
 #include <cvgate/app/crash_recovery.hpp>
+#include <cvgate/app/driver_logs.hpp>
 #include <cvgate/app/metrics.hpp>
 #include <cvgate/app/request_log.hpp>
 #include <cvgate/clients/postgres/migrations.hpp>
@@ -153,7 +154,7 @@ struct Application::Dependencies {
 Application::Application(Config config, int log_fd)
     : config_{std::move(config)},
       logger_{config_.log_level, config_.log_format, log_fd},
-      driver_logs_{logger_},
+      driver_logs_{std::make_unique<DriverLogs>(logger_)},
       metrics_{std::make_unique<Metrics>()},
       deps_{std::make_unique<Dependencies>(config_, logger_, *metrics_)} {
     api::add_service_routes(router_);

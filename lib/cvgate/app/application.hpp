@@ -4,7 +4,6 @@
 // main() only parses the configuration, starts this and waits for a signal.
 
 #include <cvgate/app/config.hpp>
-#include <cvgate/app/driver_logs.hpp>
 #include <cvgate/app/logging.hpp>
 #include <cvgate/http/router.hpp>
 #include <cvgate/http/server.hpp>
@@ -16,6 +15,7 @@
 
 namespace cvgate::app {
 
+class DriverLogs;
 class Metrics;
 class CrashRecovery;
 
@@ -43,7 +43,7 @@ private:
 
     Config config_;
     Logger logger_;
-    DriverLogs driver_logs_;  // after logger_, before the clients: outlives them
+    std::unique_ptr<DriverLogs> driver_logs_;  // after logger_, before the clients: outlives them
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<Dependencies> deps_;
     std::unique_ptr<CrashRecovery> recovery_;

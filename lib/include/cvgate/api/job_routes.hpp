@@ -1,6 +1,8 @@
 #pragma once
 // The job endpoints of CONTRACT.md: parse and validate the request, call the domain, map the
-// outcome. No business rule lives here.
+// outcome. No business rule lives here. api/'s public face is the routes' installers (this,
+// service_routes, docs_routes, readiness) and what they need; the one mapping of the domain's
+// errors to HTTP (error_mapping.hpp) is internal, in lib/src/cvgate/api/.
 
 #include <cvgate/api/access_policy.hpp>
 #include <cvgate/http/form.hpp>

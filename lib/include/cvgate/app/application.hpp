@@ -1,7 +1,10 @@
 #pragma once
 // cvgate assembled from its configuration: logger, blocking pools, dependency clients (their
 // call observers feeding the metrics) and adapters, router with every route, HTTP server.
-// main() only parses the configuration, starts this and waits for a signal.
+// main() only parses the configuration, starts this and waits for a signal. With config.hpp,
+// what an embedding application includes (apps/cvgate/main.cpp does, and nothing else); the
+// wiring's parts (metrics, request log, crash recovery, driver logs) are internal, in
+// lib/src/cvgate/app/.
 
 #include <cvgate/app/config.hpp>
 #include <cvgate/app/logging.hpp>

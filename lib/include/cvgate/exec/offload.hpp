@@ -7,6 +7,7 @@
 // never starts and the caller gets DeadlineExceeded, a certain failure; cancelled while the
 // call runs, the caller resumes at once with DeadlineExceeded carrying the Settlement that
 // resolves when the abandoned call returns (exec/settlement.hpp): the call is *in doubt*.
+// exec/ is public throughout: deadline.hpp, settlement.hpp, with_deadline.hpp, blocking_pool.hpp.
 //
 // The GCC 12 note, said once for the whole code base (elsewhere: "see the GCC 12 note in
 // exec/offload.hpp"): inside a co_await expression, GCC 12 destroys a temporary aggregate

@@ -2,7 +2,9 @@
 // The HTTP/1.1 server: one io_context per I/O thread, each with its own SO_REUSEPORT
 // listener, so a connection lives on one thread and never needs a strand; keep-alive,
 // pipelining, limits and timeouts against hostile clients (server_options.hpp), graceful
-// shutdown.
+// shutdown. The HTTP toolkit's public face is this, router.hpp, request.hpp, response.hpp,
+// error.hpp, form.hpp and multipart.hpp; a connection's machinery (session_impl.hpp: head,
+// body, framing, early refusals) is internal, in lib/src/cvgate/http/.
 
 #include <cvgate/http/router.hpp>
 #include <cvgate/http/server_options.hpp>

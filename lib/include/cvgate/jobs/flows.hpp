@@ -1,8 +1,9 @@
 #pragma once
 // The gateway's flows, each one coroutine that reads like CONTRACT.md's numbered steps,
-// rollbacks included, written against the ports only: one file each (jobs/submit.cpp,
-// add_cvs.cpp, status.cpp, sync.cpp, results.cpp, erase.cpp); submit's and add-cvs's rollback
-// is jobs/rollback.hpp.
+// rollbacks included, written against the ports only (ports.hpp). The domain's public face is
+// this, ports.hpp, model.hpp, error.hpp and what they include; the flows themselves are in
+// lib/src/cvgate/jobs/, one file each (submit.cpp first, then add_cvs, status, sync, results,
+// erase), with their internal helpers (rollback.hpp: submit's and add-cvs's rollback).
 
 #include <cvgate/exec/settlement.hpp>
 #include <cvgate/jobs/error.hpp>

@@ -1,7 +1,8 @@
 #pragma once
 // Publishes to RabbitMQ with publisher confirms over one long-lived connection shared by
-// every caller; reconnects on its own after the broker goes away. The public face: the
-// machinery (the strand's pump) is impl/pump.hpp.
+// every caller; reconnects on its own after the broker goes away. The public face, free of
+// rabbitmq-c; the machinery (the strand's pump, the confirm channel) is internal:
+// lib/src/cvgate/clients/amqp/impl/, pump.hpp first.
 
 #include <cvgate/clients/call_observer.hpp>
 #include <cvgate/exec/blocking_pool.hpp>

@@ -1,8 +1,9 @@
 #pragma once
-// A MongoDB client for coroutines: documents in and out as Boost.JSON objects (see
-// bson_json.hpp), every blocking mongo-c-driver call run on the blocking pool through a
-// thread-safe connection pool and told to the observer (options.hpp,
-// clients/call_observer.hpp), every failure a clients::ClientError.
+// A MongoDB client for coroutines: documents in and out as Boost.JSON objects, every blocking
+// mongo-c-driver call run on the blocking pool through a thread-safe connection pool and told
+// to the observer (options.hpp, clients/call_observer.hpp), every failure a
+// clients::ClientError. The public face, free of mongoc and bson; the driver's side (BSON <->
+// JSON, handles, the pool, errors) is internal: lib/src/cvgate/clients/mongo/.
 
 #include <cvgate/clients/mongo/options.hpp>
 #include <cvgate/exec/blocking_pool.hpp>

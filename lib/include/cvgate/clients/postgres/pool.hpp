@@ -2,7 +2,9 @@
 // The PostgreSQL client coroutines use: a bounded pool of lazily opened connections, each
 // lent to one operation at a time, its libpq calls run on the blocking pool, every call
 // bounded by a deadline and told to the observer (options.hpp, clients/call_observer.hpp).
-// Failures are ClientError{kind, Dependency::postgres, ...}.
+// Failures are ClientError{kind, Dependency::postgres, ...}. Public with what it lends and
+// returns (connection, transaction, result, params, options, migrations); libpq's side of it
+// is internal (lib/src/cvgate/clients/postgres/impl/), and no public header includes libpq-fe.h.
 
 #include <cvgate/clients/postgres/connection.hpp>
 #include <cvgate/clients/postgres/transaction.hpp>

@@ -7,7 +7,8 @@ install(TARGETS cvgate EXPORT cvgateTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/cvgate DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+# The public headers only (lib/include); lib/src holds the internal ones and is never installed.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/cvgate DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.hpp")
 install(TARGETS cvgate_server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT cvgateTargets NAMESPACE cvgate:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cvgate)

@@ -85,7 +85,7 @@ def main() -> int:
     env = environment(cvgate)
     known = config_variables()
     for key in env:
-        f.require(key in known, f"cvgate: environment {key} is no cvgate setting (lib/cvgate/app/config.cpp)")
+        f.require(key in known, f"cvgate: environment {key} is no cvgate setting (lib/src/cvgate/app/config.cpp)")
     for key, host in URL_HOSTS.items():
         if f.require(key in env, f"cvgate: no {key}"):
             f.require(urlsplit(env[key]).hostname == host, f"cvgate: {key} does not point at the `{host}` service")

@@ -34,7 +34,7 @@ class Findings:
 
 def config_variables() -> set[str]:
     """Every environment variable cvgate reads (the quoted names in app/config.cpp)."""
-    text = (ROOT / "lib/cvgate/app/config.cpp").read_text()
+    text = (ROOT / "lib/src/cvgate/app/config.cpp").read_text()
     return {m for m in re.findall(r'"([A-Z][A-Z0-9_]{2,})"', text)}
 
 

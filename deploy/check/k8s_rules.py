@@ -69,7 +69,7 @@ def main() -> int:
     known = config_variables()
     data = {k: str(v) for k, v in (config.get("data") or {}).items()}
     for key in data:
-        f.require(key in known, f"ConfigMap key {key} is no cvgate setting (lib/cvgate/app/config.cpp)")
+        f.require(key in known, f"ConfigMap key {key} is no cvgate setting (lib/src/cvgate/app/config.cpp)")
         f.require(key not in SECRET_KEYS, f"ConfigMap holds {key}: credentials belong in the Secret")
     secret_data = {**(secret.get("stringData") or {}), **(secret.get("data") or {})}
     for key, value in secret_data.items():

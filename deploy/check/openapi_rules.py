@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What lib/cvgate/api/openapi.json must describe, beyond being valid OpenAPI (checked
+"""What lib/src/cvgate/api/openapi.json must describe, beyond being valid OpenAPI (checked
 separately with openapi-spec-validator): every route the code registers, every route and
 error status of CONTRACT.md, and the project's version.
 
@@ -21,7 +21,7 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 def code_routes() -> set[tuple[str, str]]:
     """(method, path) of every literal route registered in the library: `.add(http::Verb::get, "/x", ...)`."""
     routes = set()
-    for source in (ROOT / "lib/cvgate").rglob("*.cpp"):
+    for source in (ROOT / "lib/src/cvgate").rglob("*.cpp"):
         for verb, path in re.findall(r'\.add\(\s*(?:http::)?Verb::(\w+)\s*,\s*"(/[^"]*)"', source.read_text()):
             routes.add((verb.rstrip("_"), path))
     return routes
@@ -38,7 +38,7 @@ def contract_statuses(text: str) -> set[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--document", type=Path, default=ROOT / "lib/cvgate/api/openapi.json")
+    parser.add_argument("--document", type=Path, default=ROOT / "lib/src/cvgate/api/openapi.json")
     default_contract = os.environ.get("CVGATE_CONTRACT") or ROOT.parent / "shared/design/CONTRACT.md"
     parser.add_argument("--contract", type=Path, default=Path(default_contract))
     opts = parser.parse_args()

@@ -186,7 +186,7 @@ EOF
 
 check_openapi() {
     local ok=0
-    openapi-spec-validator "$root/lib/cvgate/api/openapi.json" || ok=1
+    openapi-spec-validator "$root/lib/src/cvgate/api/openapi.json" || ok=1
     (cd "$here" && "$py" openapi_rules.py) || ok=1
     return $ok
 }
@@ -223,10 +223,10 @@ check_checkers() {
     sed -i 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "$m/k8s/deployment.yaml"
     must_fail "Deployment with a writable root file system" bash -c "cd '$here' && '$py' k8s_rules.py --dir '$m/k8s'" || ok=1
     "$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); d["paths"]["/healthz"]["get"]["responses"] = []; json.dump(d, open(sys.argv[2], "w"))' \
-        "$root/lib/cvgate/api/openapi.json" "$m/openapi-invalid.json"
+        "$root/lib/src/cvgate/api/openapi.json" "$m/openapi-invalid.json"
     must_fail "OpenAPI document with a malformed responses object" openapi-spec-validator "$m/openapi-invalid.json" || ok=1
     "$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); del d["paths"]["/jobs/{job_id}/sync"]; json.dump(d, open(sys.argv[2], "w"))' \
-        "$root/lib/cvgate/api/openapi.json" "$m/openapi-missing.json"
+        "$root/lib/src/cvgate/api/openapi.json" "$m/openapi-missing.json"
     must_fail "OpenAPI document without a route the code serves" \
         bash -c "cd '$here' && '$py' openapi_rules.py --document '$m/openapi-missing.json'" || ok=1
     return $ok

@@ -7,7 +7,7 @@ SCRAPE is the text of a real GET /metrics (test/deploy/observability.sh takes it
 that has served a submit). A metric exists when the scrape has its `# TYPE` line (a histogram's
 _bucket/_sum/_count included); a label exists when a sample of that metric carries it, or, for a
 metric without samples yet (a counter such as cvgate_rollbacks_total before the first
-rollback), when cvgate's source renders it (lib/cvgate/app/metrics.cpp). Also checks the
+rollback), when cvgate's source renders it (lib/src/cvgate/app/metrics.cpp). Also checks the
 dashboard's shape: unique panel ids, a datasource and a query on every graph. Prints one line per
 problem; exits 1 when there is one.
 """
@@ -58,7 +58,7 @@ def parse_scrape(text):
 def source_labels(metric):
     """Label names cvgate's metrics.cpp / application.cpp render for a metric (for families
     without samples in the scrape)."""
-    src = (ROOT / "lib/cvgate/app/metrics.cpp").read_text()
+    src = (ROOT / "lib/src/cvgate/app/metrics.cpp").read_text()
     m = re.search(r'render_counters\(out, "' + re.escape(metric) + r'", "[^"]*", "(\w+)",\s*"(\w+)"', src)
     return set(m.groups()) if m else set()
 

@@ -92,7 +92,7 @@ struct UploadRig {
                 StagingSink sink{volume};
                 co_await http::read_form(req, sink, limits);
                 boost::json::object body;
-                if (req.query() == "place") {
+                if (req.target().ends_with("?place")) {
                     boost::json::array paths;
                     for (auto& p : co_await sink.place(jobs::new_job_id()))
                         paths.push_back(boost::json::string{p});

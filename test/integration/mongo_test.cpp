@@ -92,7 +92,7 @@ ErrorKind kind_of_failure(const std::function<void()>& call) {
         call();
     } catch (const ClientError& e) {
         INFO(e.what());
-        CHECK(e.dependency() == "mongo");
+        CHECK(e.dependency() == cvgate::clients::Dependency::mongo);
         return e.kind();
     }
     FAIL("the call did not fail");
@@ -437,8 +437,8 @@ TEST_CASE("operations from many coroutines at once all complete", "[mongo]") {
     constexpr int workers = 64;
     constexpr int rounds = 5;
     std::atomic<int> done{0};
-    // (The documents are built outside the coroutine: GCC 12 cannot keep a braced
-    // initializer list of string literals in a coroutine frame.)
+    // (The documents are built outside the coroutine: see the GCC 12 note in
+    // exec/offload.hpp.)
     const auto worker = [&](int w) -> asio::awaitable<void> {
         const std::string id = "w" + std::to_string(w);
         co_await f.client.insert_one(f.jobs, job(id));

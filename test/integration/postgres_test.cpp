@@ -268,7 +268,7 @@ TEST_CASE("a unique violation surfaces as conflict, naming the constraint but no
     });
     REQUIRE(duplicate);
     CHECK(duplicate->kind() == ErrorKind::conflict);
-    CHECK(duplicate->dependency() == "postgres");
+    CHECK(duplicate->dependency() == clients::Dependency::postgres);
     const std::string text = duplicate->what();
     CHECK_THAT(text, Catch::Contains("23505") && Catch::Contains("cv_analyses_job_id_cv_id_key"));
     CHECK_THAT(text, !Catch::Contains("cv_007") && !Catch::Contains(id));

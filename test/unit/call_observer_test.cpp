@@ -44,7 +44,7 @@ boost::asio::awaitable<int> slow_answer() {
 }
 
 boost::asio::awaitable<void> refused() {
-    throw clients::ClientError{clients::ErrorKind::conflict, "test", "duplicate"};
+    throw clients::ClientError{clients::ErrorKind::conflict, clients::Dependency::postgres, "duplicate"};
     co_return;
 }
 

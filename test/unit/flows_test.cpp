@@ -648,7 +648,7 @@ TEST_CASE("a cold storage failure during sync is a 503-class error and keeps the
     rig.hot.docs[job.job_id]["status"] = "complete";
     rig.cold.failures.fail_next("sync");
     CHECK_THROWS_AS(run(jobs::sync_job(rig.ports(), job.job_id, {"corr-3", rig.trace})),
-                    clients::ClientError);
+                    jobs::DependencyError);
     CHECK(rig.hot.docs.size() == 1);
 }
 

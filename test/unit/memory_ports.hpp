@@ -3,7 +3,7 @@
 // each can be told to fail its next call of a given operation. Never proof that an adapter
 // works: the integration tests do that against the real servers.
 
-#include <cvgate/clients/client_error.hpp>
+#include <cvgate/jobs/error.hpp>
 #include <cvgate/jobs/ports.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -20,6 +20,21 @@
 
 namespace cvgate::test {
 
+// A port's failure as an adapter throws it: certain, or in doubt (a timeout carrying the call's
+// settlement).
+inline jobs::DependencyError dependency_failure(jobs::Dependency dependency, const std::string& message,
+                                                std::shared_ptr<exec::Settlement> settlement = nullptr) {
+    using Kind = jobs::DependencyError::Kind;
+    using Cause = jobs::DependencyError::Cause;
+    const bool in_doubt = settlement != nullptr;
+    return jobs::DependencyError{dependency,
+                                 in_doubt ? Kind::timeout : Kind::unavailable,
+                                 in_doubt ? Cause::timeout : Cause::error,
+                                 message,
+                                 message,
+                                 std::move(settlement)};
+}
+
 // Names an operation to fail on its next call: at once (a certain failure), or in doubt —
 // the operation takes effect, but its caller is told of a timeout that carries `settlement`,
 // as when the reply comes after the deadline or is lost (doubt_next), or it does not
@@ -34,24 +49,21 @@ public:
     void lose_next(const std::string& op, std::shared_ptr<exec::Settlement> settlement) {
         lost_[op] = std::move(settlement);
     }
-    void check(const std::string& op, std::string_view dependency) {
-        if (armed_.erase(op))
-            throw clients::ClientError{clients::ErrorKind::unavailable, dependency,
-                                       "injected failure: " + op};
+    void check(const std::string& op, jobs::Dependency dependency) {
+        if (armed_.erase(op)) throw dependency_failure(dependency, "injected failure: " + op);
         if (auto it = lost_.find(op); it != lost_.end()) {
             auto settlement = std::move(it->second);
             lost_.erase(it);
-            throw clients::ClientError::in_doubt(dependency, "injected timeout: " + op,
-                                                 std::move(settlement));
+            throw dependency_failure(dependency, "injected timeout: " + op, std::move(settlement));
         }
     }
     // After the operation took effect.
-    void check_doubt(const std::string& op, std::string_view dependency) {
+    void check_doubt(const std::string& op, jobs::Dependency dependency) {
         auto it = doubted_.find(op);
         if (it == doubted_.end()) return;
         auto settlement = std::move(it->second);
         doubted_.erase(it);
-        throw clients::ClientError::in_doubt(dependency, "injected timeout: " + op, std::move(settlement));
+        throw dependency_failure(dependency, "injected timeout: " + op, std::move(settlement));
     }
 
 private:
@@ -66,25 +78,25 @@ public:
     FailureSwitch failures;
 
     jobs::Task<void> insert(const boost::json::object& document) override {
-        failures.check("insert", "mongo");
+        failures.check("insert", jobs::Dependency::hot_storage);
         const std::string id{document.at("_id").as_string()};
-        if (docs.contains(id)) throw clients::ClientError{clients::ErrorKind::conflict, "mongo", "duplicate"};
+        if (docs.contains(id)) throw dependency_failure(jobs::Dependency::hot_storage, "duplicate");
         docs[id] = document;
-        failures.check_doubt("insert", "mongo");
+        failures.check_doubt("insert", jobs::Dependency::hot_storage);
         co_return;
     }
     jobs::Task<std::optional<boost::json::object>> find(std::string_view job_id) override {
-        failures.check("find", "mongo");
+        failures.check("find", jobs::Dependency::hot_storage);
         auto it = docs.find(std::string{job_id});
         if (it == docs.end()) co_return std::nullopt;
         co_return it->second;
     }
     jobs::Task<bool> remove(std::string_view job_id) override {
-        failures.check("remove", "mongo");
+        failures.check("remove", jobs::Dependency::hot_storage);
         co_return docs.erase(std::string{job_id}) > 0;
     }
     jobs::Task<bool> remove_if_unchanged(std::string_view job_id, const jobs::HotVersion& v) override {
-        failures.check("remove_if_unchanged", "mongo");
+        failures.check("remove_if_unchanged", jobs::Dependency::hot_storage);
         auto it = docs.find(std::string{job_id});
         if (it == docs.end()) co_return false;
         const auto& d = it->second;
@@ -96,19 +108,19 @@ public:
     }
     jobs::Task<std::optional<boost::json::object>> reopen(std::string_view job_id, std::int64_t added,
                                                           std::int64_t expected_before) override {
-        failures.check("reopen", "mongo");
+        failures.check("reopen", jobs::Dependency::hot_storage);
         auto it = docs.find(std::string{job_id});
         if (it == docs.end() || it->second["expected_files"].as_int64() != expected_before)
             co_return std::nullopt;
         auto before = it->second;
         it->second["expected_files"] = expected_before + added;
         it->second["status"] = "pending";
-        failures.check_doubt("reopen", "mongo");
+        failures.check_doubt("reopen", jobs::Dependency::hot_storage);
         co_return before;
     }
     jobs::Task<void> undo_reopen(std::string_view job_id, std::int64_t added,
                                  std::string_view old_status) override {
-        failures.check("undo_reopen", "mongo");
+        failures.check("undo_reopen", jobs::Dependency::hot_storage);
         auto it = docs.find(std::string{job_id});
         if (it != docs.end()) {
             it->second["expected_files"] = it->second["expected_files"].as_int64() - added;
@@ -119,7 +131,7 @@ public:
     jobs::Task<bool> undo_reopen_if_applied(std::string_view job_id, std::int64_t added,
                                             std::int64_t expected_before,
                                             std::string_view old_status) override {
-        failures.check("undo_reopen", "mongo");
+        failures.check("undo_reopen", jobs::Dependency::hot_storage);
         auto it = docs.find(std::string{job_id});
         if (it == docs.end() || it->second["expected_files"].as_int64() != expected_before + added)
             co_return false;
@@ -129,7 +141,7 @@ public:
     }
     jobs::Task<std::optional<boost::json::object>> remove_candidate(std::string_view job_id,
                                                                     std::string_view cv_id) override {
-        failures.check("remove_candidate", "mongo");
+        failures.check("remove_candidate", jobs::Dependency::hot_storage);
         auto it = docs.find(std::string{job_id});
         if (it == docs.end()) co_return std::nullopt;
         auto before = it->second;
@@ -150,7 +162,7 @@ public:
         co_return before;
     }
     jobs::Task<void> ping() override {
-        failures.check("ping", "mongo");
+        failures.check("ping", jobs::Dependency::hot_storage);
         co_return;
     }
 };
@@ -171,13 +183,13 @@ public:
     std::function<void()> during_sync;
 
     jobs::Task<std::optional<jobs::ColdJob>> find(std::string_view job_id) override {
-        failures.check("find", "postgres");
+        failures.check("find", jobs::Dependency::cold_storage);
         auto it = jobs.find(std::string{job_id});
         if (it == jobs.end()) co_return std::nullopt;
         co_return it->second;
     }
     jobs::Task<jobs::SyncOutcome> sync(const jobs::SyncBatch& b) override {
-        failures.check("sync", "postgres");
+        failures.check("sync", jobs::Dependency::cold_storage);
         if (during_sync) during_sync();
         auto& job = jobs[b.job_id];
         job.id = b.job_id;
@@ -205,7 +217,7 @@ public:
         co_return out;
     }
     jobs::Task<std::optional<boost::json::object>> results(std::string_view job_id) override {
-        failures.check("results", "postgres");
+        failures.check("results", jobs::Dependency::cold_storage);
         auto it = jobs.find(std::string{job_id});
         if (it == jobs.end()) co_return std::nullopt;
         boost::json::array analyses;
@@ -219,7 +231,7 @@ public:
     }
     jobs::Task<std::int64_t> allocate_cv_indexes(std::string_view job_id, std::int64_t count,
                                                  std::int64_t seed) override {
-        failures.check("allocate_cv_indexes", "postgres");
+        failures.check("allocate_cv_indexes", jobs::Dependency::cold_storage);
         auto [it, fresh] = counters.emplace(std::string{job_id}, seed);
         it->second = std::max(it->second, seed);
         const std::int64_t first = it->second;
@@ -228,7 +240,7 @@ public:
     }
     jobs::Task<std::optional<std::string>> remove_candidate(std::string_view job_id, std::string_view cv_id,
                                                             bool known, std::int64_t seed) override {
-        failures.check("remove_candidate", "postgres");
+        failures.check("remove_candidate", jobs::Dependency::cold_storage);
         auto it = cvs.find(std::string{job_id});
         const bool here = it != cvs.end() && it->second.count(std::string{cv_id});
         if (here || known) {
@@ -244,7 +256,7 @@ public:
         co_return name;
     }
     jobs::Task<void> ping() override {
-        failures.check("ping", "postgres");
+        failures.check("ping", jobs::Dependency::cold_storage);
         co_return;
     }
 };
@@ -257,14 +269,14 @@ public:
 
     jobs::Task<void> publish(const boost::json::object& message, std::string_view,
                              const ids::TraceContext& trace) override {
-        failures.check("publish", "rabbitmq");
+        failures.check("publish", jobs::Dependency::job_queue);
         published.push_back(message);
-        failures.check_doubt("publish", "rabbitmq");
+        failures.check_doubt("publish", jobs::Dependency::job_queue);
         traces.push_back(trace);
         co_return;
     }
     jobs::Task<void> ping() override {
-        failures.check("ping", "rabbitmq");
+        failures.check("ping", jobs::Dependency::job_queue);
         co_return;
     }
 };

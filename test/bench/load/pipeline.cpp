@@ -38,7 +38,7 @@ clients::mongo::Options mongo_options(const PipelineOptions& o) {
 
 void check(const amqp_rpc_reply_t& reply, const char* what) {
     if (reply.reply_type != AMQP_RESPONSE_NORMAL)
-        throw clients::ClientError{clients::ErrorKind::unavailable, "rabbitmq",
+        throw clients::ClientError{clients::ErrorKind::unavailable, clients::Dependency::rabbitmq,
                                    std::string{what} + ": " + amqp::describe_reply(reply)};
 }
 

@@ -160,8 +160,12 @@ bool only_chunked(std::string_view list) {
 bool must_be_refused(const bhttp::request<bhttp::empty_body>& head) {
     auto [te, te_end] = head.equal_range(bhttp::field::transfer_encoding);
     if (te != te_end) {
-        if (head.version() < 11 || std::next(te) != te_end) return true;
-        if (!only_chunked(te->value())) return true;
+        if (head.version() < 11) return true;
+        // Several field lines are one comma-separated list (RFC 9110 §5.3): an empty line
+        // before `Transfer-Encoding: chunked` leaves just `chunked`, two `chunked` lines do not.
+        std::string list;
+        for (; te != te_end; ++te) (list += te->value()) += ',';
+        if (!only_chunked(list)) return true;
     }
     auto [host, host_end] = head.equal_range(bhttp::field::host);
     return head.version() >= 11 && (host == host_end || std::next(host) != host_end);

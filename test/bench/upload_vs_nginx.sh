@@ -4,8 +4,10 @@
 # in the same run, rounds alternating: one 100 MiB PDF, and 10 PDFs of 1 MiB (one submit
 # carrying the ten files; ten PUTs on one keep-alive connection for nginx). cvgate runs
 # against a stack of its own (deploy/local/stack.sh) and fsyncs every file, as the contract
-# says; nginx does not. Prints the median time of each side, the ratio of throughputs
-# (cvgate / nginx), and cvgate's peak RSS; never passes or fails.
+# says; nginx does not. So a third side is timed in the same rounds: the disk itself, `dd`
+# writing the same files with `conv=fsync` (the durable write cvgate cannot beat). Prints the
+# median time of each side, the ratios of throughputs (cvgate / nginx, cvgate / disk), and
+# cvgate's peak RSS; never passes or fails.
 #
 #   test/bench/upload_vs_nginx.sh [cvgate-binary...]   (default: build/release/apps/cvgate/cvgate)
 #   ROUNDS=5 IO_THREADS=2 BIG_MIB=100 SMALL_COUNT=10 SMALL_MIB=1 test/bench/upload_vs_nginx.sh
@@ -115,7 +117,15 @@ put() { # files...
     awk '$1 != 201 && $1 != 204 { bad = 1 } { t += $2 } END { if (bad) exit 1; printf "%.6f\n", t }' \
         "$work/timing" || { echo "PUT failed: $(cat "$work/timing")" >&2; exit 1; }
 }
-tidy() { rm -rf "$work/nginx/www/dav" "$work"/uploads*/*-* 2>/dev/null || true; sync; }
+# The same files written durably, one after the other, by dd.
+disk() { # files...
+    local start end f n=0
+    start=$(date +%s.%N)
+    for f in "$@"; do dd if="$f" of="$work/nginx/www/dd$((n++))" bs=1M conv=fsync status=none; done
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.6f\n", e - s }'
+}
+tidy() { rm -rf "$work/nginx/www/dav" "$work"/nginx/www/dd* "$work"/uploads*/*-* 2>/dev/null || true; sync; }
 
 declare -A times=()
 echo "$(nproc) cores, IO_THREADS=$io_threads (nginx: $io_threads workers), $rounds rounds; nginx logs to a file" >&2
@@ -124,6 +134,8 @@ for round in $(seq "$rounds"); do
         if [[ $case == big ]]; then files=("$work/files/big.pdf"); else files=("${small[@]}"); fi
         tidy
         times[nginx.$case]+="$(put "${files[@]}") "
+        tidy
+        times[disk.$case]+="$(disk "${files[@]}") "
         for i in "${!ports[@]}"; do
             tidy
             times[cvgate$i.$case]+="$(submit "${ports[$i]}" "${files[@]}") "
@@ -139,11 +151,13 @@ bins = sys.argv[5:5 + n]
 times = {$(for k in "${!times[@]}"; do printf '"%s": [%s], ' "$k" "$(tr ' ' ',' <<<"${times[$k]}" | sed 's/,$//')"; done)}
 for case, mib, what in (("big", big_mib, f"1 x {big_mib:.0f} MiB"), ("small", small_count * small_mib, f"{small_count} x {small_mib:.0f} MiB")):
     nginx = statistics.median(times[f"nginx.{case}"])
-    print(f"{what}: nginx PUT median {nginx * 1000:.0f} ms ({mib / nginx:.0f} MiB/s)")
+    disk = statistics.median(times[f"disk.{case}"])
+    print(f"{what}: nginx PUT median {nginx * 1000:.0f} ms ({mib / nginx:.0f} MiB/s); "
+          f"disk (dd conv=fsync) median {disk * 1000:.0f} ms ({mib / disk:.0f} MiB/s)")
     for i, b in enumerate(bins):
         c = statistics.median(times[f"cvgate{i}.{case}"])
         print(f"  cvgate {b}: median {c * 1000:.0f} ms ({mib / c:.0f} MiB/s), "
-              f"cvgate/nginx = {nginx / c:.2f}x  (rounds: {' '.join(f'{t * 1000:.0f}' for t in times[f'cvgate{i}.{case}'])} ms)")
+              f"cvgate/nginx = {nginx / c:.2f}x, cvgate/disk = {disk / c:.2f}x  (rounds: {' '.join(f'{t * 1000:.0f}' for t in times[f'cvgate{i}.{case}'])} ms)")
 PY
 for i in "${!cvgate_pids[@]}"; do
     echo "cvgate ${bins[$i]}: peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/${cvgate_pids[$i]}/status")"

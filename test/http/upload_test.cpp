@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -50,8 +51,8 @@ public:
         co_await current_->write(chunk);
     }
     asio::awaitable<void> file_end() override {
+        co_await current_->complete();
         staged_.push_back(std::move(current_));
-        co_return;
     }
     asio::awaitable<void> flush() override {
         if (current_) co_await current_->flush();
@@ -79,7 +80,10 @@ private:
 struct UploadRig {
     fs::path dir = fs::temp_directory_path() / ("cvgate-upload-" + jobs::new_job_id());
     exec::BlockingPool pool{2};
-    adapters::UploadVolume volume{dir.string(), pool};
+    std::atomic<int> syncs{0};  // the volume's background fdatasyncs that finished
+    adapters::UploadVolume volume{dir.string(), pool, [this](const clients::CallRecord& r) {
+                                      if (r.operation == "sync") ++syncs;
+                                  }};
     http::Router router;
     http::FormLimits limits;
 
@@ -325,4 +329,43 @@ TEST_CASE("an upload waiting for its client holds no buffered bytes: they are on
     auto r = c.read_reply();
     REQUIRE(r.result_int() == 200);
     CHECK(boost::json::parse(r.body()).at("files").as_array()[0].at("size") == content.size());
+}
+
+TEST_CASE(
+    "a file is made durable while it streams in: a sync once 4 MiB are on it and once it is complete, "
+    "never one per pause of its client",
+    "[http][upload]") {
+    UploadRig rig;
+    auto options = test::TestServer::defaults();
+    options.limits.max_body_size = 16 << 20;
+    options.limits.body_timeout = std::chrono::seconds{30};  // the client's pauses are not timeouts
+    test::TestServer server{rig.router, options};
+    test::Client c{server.port()};
+    const std::string content = "%PDF-" + std::string((6u << 20) - 5, 'x');
+    const std::string req = post(file_part("a.pdf", content) + "--XyZ--\r\n", "XyZ", "/upload?place");
+    const std::size_t first = req.find("%PDF-") + (5u << 20);
+
+    // 5 MiB, then the client pauses: they are written out, and one sync starts while the
+    // upload is still in progress (before, the only one was the fsync when placing).
+    c.send(req.substr(0, first));
+    for (int i = 0; i < 500 && rig.syncs == 0; ++i) std::this_thread::sleep_for(10ms);
+    REQUIRE(rig.syncs == 1);
+
+    // A client trickling bytes, pausing after each, gets its bytes written but costs no sync:
+    // less than 4 MiB are unsynced.
+    std::size_t at = first;
+    for (int i = 0; i < 10; ++i, at += 100) {
+        c.send(req.substr(at, 100));
+        std::this_thread::sleep_for(20ms);
+    }
+    CHECK(rig.syncs == 1);
+
+    // The rest: complete, the file is synced once more, and is placed byte for byte.
+    c.send(req.substr(at));
+    auto r = c.read_reply();
+    REQUIRE(r.result_int() == 200);
+    CHECK(rig.syncs == 2);
+    const auto paths = boost::json::parse(r.body()).at("paths").as_array();
+    REQUIRE(paths.size() == 1);
+    CHECK(fs::file_size(std::string{paths[0].as_string()}) == content.size());
 }

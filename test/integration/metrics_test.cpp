@@ -395,6 +395,8 @@ std::string changes(const std::vector<std::pair<std::string, double>>& expected)
 
 const Labels not_metrics{{"route", "/metrics"}};
 // A staged file's writes: as many as its bytes took batches, which depends on how they arrived.
+// Its syncs do not: one per 4 MiB (sync_step in adapters/upload_volume.cpp), and one once the
+// file is complete.
 const Labels staged_writes{{"operation", "write"}};
 
 std::string request(std::string_view route, std::string_view method, std::string_view status) {
@@ -634,14 +636,15 @@ TEST_CASE(
     CHECK(after.at("cvgate_upload_bytes_total") - before.get("cvgate_upload_bytes_total") ==
           static_cast<double>(form.body().size()));
 
-    // Disk (a staging file per PDF, the journal entry, then one placement), hot storage,
-    // queue, the journal entry dropped; nothing failed. The staged files' bytes go out in
+    // Disk (a staging file per PDF, synced once complete, the journal entry, then one
+    // placement), hot storage, queue, the journal entry dropped; nothing failed. The staged files' bytes go out in
     // batches, at least one per file.
     CHECK(moved(before, after, "cvgate_dependency_call_duration_seconds_count", staged_writes) ==
           changes({{dependency_calls("volume", "stage"), 2},
                    {dependency_calls("volume", "record"), 1},
                    {dependency_calls("volume", "forget"), 1},
                    {dependency_calls("volume", "place"), 1},
+                   {dependency_calls("volume", "sync"), 2},
                    {dependency_calls("mongodb", "insert"), 1},
                    {dependency_calls("rabbitmq", "publish"), 1}}));
     const Labels writes{{"dependency", "volume"}, {"operation", "write"}};
@@ -813,6 +816,7 @@ TEST_CASE(
                    {dependency_calls("volume", "record"), 1},
                    {dependency_calls("volume", "forget"), 1},
                    {dependency_calls("volume", "place"), 1},
+                   {dependency_calls("volume", "sync"), 2},
                    {dependency_calls("mongodb", "insert"), 1},
                    {dependency_calls("rabbitmq", "publish"), 1},
                    {dependency_calls("mongodb", "delete"), 1},
@@ -840,6 +844,7 @@ TEST_CASE(
                    {dependency_calls("volume", "record"), 1},
                    {dependency_calls("volume", "forget"), 1},
                    {dependency_calls("volume", "place"), 1},
+                   {dependency_calls("volume", "sync"), 2},
                    {dependency_calls("mongodb", "insert"), 1},
                    {dependency_calls("volume", "remove_job"), 1}}));
 

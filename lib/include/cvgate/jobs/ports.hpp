@@ -147,6 +147,8 @@ public:
     virtual Task<void> write(std::string_view chunk) = 0;
     // The upload waits for its client: stop holding buffered bytes (write them out).
     virtual Task<void> flush() { co_return; }
+    // Every byte of the file has arrived: hold no buffer, and start making it durable.
+    virtual Task<void> complete() { co_await flush(); }
 };
 
 struct Placement {

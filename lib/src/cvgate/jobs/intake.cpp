@@ -57,7 +57,7 @@ Task<void> Intake::flush() {
 Task<void> Intake::file_end() {
     auto type = check_->finish();
     if (type && staged_) {
-        co_await staged_->flush();  // a complete file keeps no buffer until it is placed
+        co_await staged_->complete();  // keeps no buffer until it is placed, and is synced meanwhile
         accepted_.push_back({std::move(staged_), filename_, *type});
     } else {
         skipped_.push_back({filename_, check_->reason()});

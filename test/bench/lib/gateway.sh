@@ -5,7 +5,8 @@
 #   bench_up BINARY IO_THREADS   the stack named by STACK_DIR (or CVGATE_STACK_DIR) when it
 #                                runs, else a fresh one (destroyed at exit); then cvgate on a
 #                                free loopback port with this run's own queue, database and
-#                                upload directory (removed at exit). Sets: bench_url,
+#                                upload directory (removed at exit; under BENCH_VOLUME when
+#                                set). Sets: bench_url,
 #                                bench_pid, bench_work, bench_name, and the stack's env
 #                                (MONGO_URL, RABBITMQ_URL, ...; MONGO_DB_NAME and JOBS_QUEUE
 #                                set to this run's names).
@@ -32,6 +33,7 @@ bench_cleanup() {
         bench_mongo_command '{"dropDatabase": 1}' "$bench_name" >/dev/null 2>&1
         psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $bench_name" >/dev/null 2>&1
     fi
+    [[ -z ${BENCH_VOLUME:-} ]] || rm -rf "$BENCH_VOLUME/uploads-$bench_name"
     rm -rf "$bench_work"
 }
 trap bench_cleanup EXIT
@@ -76,9 +78,12 @@ bench_up() {
     export MONGO_DB_NAME=$bench_name JOBS_QUEUE=$bench_name DATABASE_URL
     port=$(bench_free_port)
     bench_url=http://127.0.0.1:$port
-    mkdir -p "$bench_work/uploads"
+    # BENCH_VOLUME: the upload volume goes under that directory instead (say, a journaled file
+    # system mounted there; see test/bench/load/run.sh).
+    bench_volume=${BENCH_VOLUME:-$bench_work}/uploads-$bench_name
+    mkdir -p "$bench_volume"
     PORT=$port LISTEN_ADDR=127.0.0.1 IO_THREADS=$io_threads LOG_LEVEL=warning \
-        UPLOAD_VOLUME_PATH=$bench_work/uploads MONGO_URL=$MONGO_URL DATABASE_URL=$DATABASE_URL \
+        UPLOAD_VOLUME_PATH=$bench_volume MONGO_URL=$MONGO_URL DATABASE_URL=$DATABASE_URL \
         RABBITMQ_URL=$RABBITMQ_URL "$bin" >"$bench_work/cvgate.log" 2>&1 &
     bench_pid=$!
     local _

@@ -637,8 +637,8 @@ TEST_CASE(
           static_cast<double>(form.body().size()));
 
     // Disk (a staging file per PDF, synced once complete, the journal entry, then one
-    // placement), hot storage, queue, the journal entry dropped; nothing failed. The staged files' bytes go out in
-    // batches, at least one per file.
+    // placement), hot storage, queue, the journal entry dropped; nothing failed. The staged files' bytes go
+    // out in batches, at least one per file.
     CHECK(moved(before, after, "cvgate_dependency_call_duration_seconds_count", staged_writes) ==
           changes({{dependency_calls("volume", "stage"), 2},
                    {dependency_calls("volume", "record"), 1},

@@ -189,26 +189,43 @@ FirstAnswer first_answer(std::string_view input) {
 }
 
 // Which of the requests the input holds, in order, are HEAD: their answers have no body
-// (RFC 9110 §9.3.2) whatever their Content-Length says. Read as far as whole requests go, and
-// the head of the first one that is not.
+// (RFC 9110 §9.3.2) whatever their Content-Length says, refusals of a whole head included.
+// Read as the server reads them: a head first, whole or not, with no body limit (the server
+// judges Content-Length once the head is whole, so a 413 to HEAD has no body either); a head
+// over the limit gets a 431 whatever its method, as the server cannot trust it.
 std::vector<bool> head_requests(std::string_view input) {
     std::vector<bool> heads;
     while (!input.empty()) {
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(header_limit);
-        parser.body_limit(max_body);
-        parser.eager(true);
+        parser.body_limit(boost::none);
+        parser.eager(false);
         boost::system::error_code ec;
-        std::size_t used = 0;
+        std::size_t head_size = 0;
         try {
-            used = parser.put(asio::buffer(input.data(), input.size()), ec);
+            head_size = parser.put(asio::buffer(input.data(), input.size()), ec);
         } catch (const std::length_error&) {  // Beast throws on a field of 64 KiB or more
             break;
         }
-        // A head the server read may be answered though its body is broken or cut short.
-        if (parser.is_header_done()) heads.push_back(parser.get().method() == bhttp::verb::head);
+        if (ec || !parser.is_header_done()) break;
+        if (head_size > header_limit) {
+            heads.push_back(false);
+            break;
+        }
+        heads.push_back(parser.get().method() == bhttp::verb::head);
+        if (parser.content_length() && *parser.content_length() > max_body) break;  // 413, closed
+        // The body: a broken or cut one ends the connection after its answer.
+        parser.body_limit(max_body);
+        parser.eager(true);
+        input.remove_prefix(head_size);
+        std::size_t body_size = 0;
+        try {
+            if (!parser.is_done()) body_size = parser.put(asio::buffer(input.data(), input.size()), ec);
+        } catch (const std::length_error&) {  // the same, in a chunked body's trailer
+            break;
+        }
         if (ec || !parser.is_done()) break;
-        input.remove_prefix(used);
+        input.remove_prefix(body_size);
     }
     return heads;
 }

@@ -179,6 +179,7 @@ enum class FirstAnswer { any, refusal, too_large };
 FirstAnswer first_answer(std::string_view input) {
     bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(header_limit);
+    parser.body_limit(boost::none);  // as the server reads a head: else a large Content-Length hides it
     parser.eager(false);
     boost::system::error_code ec;
     const std::size_t head_size = parser.put(asio::buffer(input.data(), input.size()), ec);

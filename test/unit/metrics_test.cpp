@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 using cvgate::app::Metrics;
 
 TEST_CASE("request counters and histograms move with traffic, per route template", "[metrics]") {
@@ -27,6 +31,35 @@ TEST_CASE("request counters and histograms move with traffic, per route template
                          R"(cvgate_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2)"));
     CHECK_THAT(text, Catch::Contains(R"(cvgate_http_request_duration_seconds_count{route="/healthz"} 2)"));
     CHECK_THAT(text, Catch::Contains("cvgate_upload_bytes_total 10"));
+}
+
+TEST_CASE("requests recorded by many threads at once all count, summed over the threads' shards",
+          "[metrics]") {
+    Metrics m;
+    m.set_routes({"/healthz"});
+    constexpr int threads = 12;  // more than the shards: some threads share one
+    constexpr int each = 2000;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&m, t] {
+            for (int i = 0; i < each; ++i) m.observe_request("/healthz", "GET", t % 2 ? 200 : 503, 0.0003, 1);
+        });
+    for (auto& t : pool) t.join();
+    const std::string text = m.render();
+    const std::string half = std::to_string(threads / 2 * each);
+    CHECK_THAT(text,
+               Catch::Contains(R"(cvgate_http_requests_total{route="/healthz",method="GET",status="200"} )" +
+                               half + "\n"));
+    CHECK_THAT(text,
+               Catch::Contains(R"(cvgate_http_requests_total{route="/healthz",method="GET",status="503"} )" +
+                               half + "\n"));
+    const std::string all = std::to_string(threads * each);
+    CHECK_THAT(text,
+               Catch::Contains(R"(cvgate_http_request_duration_seconds_count{route="/healthz"} )" + all));
+    CHECK_THAT(text,
+               Catch::Contains(
+                   R"(cvgate_http_request_duration_seconds_bucket{route="/healthz",le="0.0005"} )" + all));
+    CHECK_THAT(text, Catch::Contains("cvgate_upload_bytes_total " + all));
 }
 
 TEST_CASE("dependency calls, submissions, rollbacks and gauges are rendered", "[metrics]") {

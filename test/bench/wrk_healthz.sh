@@ -8,6 +8,9 @@
 #
 # ACCESS_LOG=1: both log every request, nginx to a file (its default combined format), cvgate
 # its JSON access line (LOG_LEVEL=info) with stdout sent to a file. Otherwise neither logs.
+# PIN=1: each server on core 0 alone (one nginx worker, IO_THREADS=1; cvgate's other threads
+# there too), wrk (-t1) on core 1: the servers' cost per request compared with far less noise
+# than when wrk and the servers share every core (shared machines swing ±10 % a round so).
 # Several binaries (a baseline and a candidate) are measured in the same rounds, in turn.
 set -euo pipefail
 
@@ -15,6 +18,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bins=("$@")
 [[ ${#bins[@]} -gt 0 ]] || bins=("$root/build/release/apps/cvgate/cvgate")
 threads=${THREADS:-2} connections=${CONNECTIONS:-100} duration=${DURATION:-10s} rounds=${ROUNDS:-3}
+server_cpu=() client_cpu=()
+if [[ ${PIN:-0} == 1 ]]; then
+    threads=1 IO_THREADS=1 server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
 access_log=${ACCESS_LOG:-0}
 work=$(mktemp -d /tmp/cvgate-wrk.XXXXXX)
 pids=()
@@ -39,7 +46,7 @@ http {
     }
 }
 CONF
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+${server_cpu[@]+"${server_cpu[@]}"} nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 
 ports=()
@@ -49,7 +56,7 @@ for i in "${!bins[@]}"; do
     level=warning
     [[ $access_log == 1 ]] && level=info
     PORT=$port LISTEN_ADDR=127.0.0.1 IO_THREADS=${IO_THREADS:-2} LOG_LEVEL=$level \
-        UPLOAD_VOLUME_PATH=$work/uploads$i "${bins[$i]}" >"$work/cvgate$i.log" 2>&1 &
+        UPLOAD_VOLUME_PATH=$work/uploads$i ${server_cpu[@]+"${server_cpu[@]}"} "${bins[$i]}" >"$work/cvgate$i.log" 2>&1 &
     pids+=($!) ports+=("$port")
 done
 wait_port "$nginx_port" || { echo "nginx did not start"; exit 1; }
@@ -59,7 +66,7 @@ done
 
 run_wrk() { # name port -> prints "name req/s p50 p99"
     local out rps
-    out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "http://127.0.0.1:$2/healthz")
+    out=$(${client_cpu[@]+"${client_cpu[@]}"} wrk -t"$threads" -c"$connections" -d"$duration" --latency "http://127.0.0.1:$2/healthz")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     printf '%-10s %12s req/s   p50 %8s   p99 %8s\n' "$1" "$rps" \
         "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" >&2

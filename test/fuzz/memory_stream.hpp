@@ -8,7 +8,10 @@
 // (at least one byte) or waits for it; after the client's half-close it returns what is left,
 // then end of file; the session's half-close (shutdown_send) leaves its reading side open;
 // writes after it fail; a pending read can be cancelled (IdleSet, per-operation
-// cancellation). Completions are posted, never run inside the initiating call.
+// cancellation). Completions are posted, never run inside the initiating call. The reads and
+// writes that never wait (StreamControl::try_*): a read takes what has arrived, and a write
+// by turns takes all, nothing or a part, so that the session's ways on after a full socket
+// buffer and after a partial write are driven too.
 
 #include "cvgate/http/session_impl.hpp"
 
@@ -125,6 +128,45 @@ private:
         if (reader_) post(std::move(reader_), boost::asio::error::operation_aborted, 0);
     }
 
+    std::size_t try_read(boost::asio::mutable_buffer into, boost::system::error_code& ec) {
+        ec = {};
+        if (reader_) {
+            ec = boost::asio::error::already_started;
+            return 0;
+        }
+        if (available() == 0) {  // end of file too is left to the waiting read
+            ec = boost::asio::error::would_block;
+            return 0;
+        }
+        const std::size_t n = std::min(available(), into.size());
+        std::memcpy(into.data(), in_.data() + read_, n);
+        read_ += n;
+        return n;
+    }
+    template <class Buffers>
+    std::size_t try_write(const Buffers& buffers, boost::system::error_code& ec) {
+        ec = {};
+        if (send_closed_) {
+            ec = boost::asio::error::broken_pipe;
+            return 0;
+        }
+        // In turn: all of it, nothing (a full socket buffer), a part.
+        const std::size_t turn = tried_writes_++ % 3;
+        if (turn == 1) {
+            ec = boost::asio::error::would_block;
+            return 0;
+        }
+        const std::size_t limit = turn == 0 ? ~std::size_t{0} : std::size_t{37};
+        const std::size_t before = out_.size();
+        for (auto it = boost::asio::buffer_sequence_begin(buffers);
+             it != boost::asio::buffer_sequence_end(buffers) && out_.size() - before < limit; ++it) {
+            const boost::asio::const_buffer b{*it};
+            out_.append(static_cast<const char*>(b.data()),
+                        std::min(b.size(), limit - (out_.size() - before)));
+        }
+        return out_.size() - before;
+    }
+
     void post(Handler handler, boost::system::error_code ec, std::size_t n) {
         boost::asio::post(ex_,
                           [handler = std::move(handler), ec, n]() mutable { std::move(handler)(ec, n); });
@@ -138,6 +180,7 @@ private:
     bool send_closed_ = false;  // the session half-closed
     bool read_closed_ = false;  // the session shut down both directions
     bool server_gone_ = false;  // its stream was destroyed (the socket closed)
+    std::size_t tried_writes_ = 0;
     Handler reader_;
     boost::asio::mutable_buffer into_;
 };
@@ -183,6 +226,13 @@ public:
         wire_->complete_pending_read();
     }
     void cancel() noexcept { wire_->cancel_read(); }
+    std::size_t try_read_some(boost::asio::mutable_buffer into, boost::system::error_code& ec) {
+        return wire_->try_read(into, ec);
+    }
+    template <class Buffers>
+    std::size_t try_write(const Buffers& buffers, boost::system::error_code& ec) {
+        return wire_->try_write(buffers, ec);
+    }
 
 private:
     MemoryWire* wire_;
@@ -202,6 +252,14 @@ struct StreamControl<test::MemoryStream> {
     static void shutdown_send(Stream& s) noexcept { s.shutdown_send(); }
     static void shutdown_both(Stream& s) noexcept { s.shutdown_both(); }
     static void cancel(Stream& s) noexcept { s.cancel(); }
+    static std::size_t try_read_some(Stream& s, boost::asio::mutable_buffer into,
+                                     boost::system::error_code& ec) {
+        return s.try_read_some(into, ec);
+    }
+    static std::size_t try_write(Stream& s, const std::array<boost::asio::const_buffer, 2>& out,
+                                 boost::system::error_code& ec) {
+        return s.try_write(out, ec);
+    }
 };
 
 }  // namespace cvgate::http

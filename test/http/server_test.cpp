@@ -29,6 +29,19 @@ namespace {
 
 namespace asio = boost::asio;
 
+// 4 MiB that say which request they answer: far more than a socket takes at once.
+std::string big_body(std::string_view seed) {
+    std::string body;
+    body.reserve(4 << 20);
+    while (body.size() < (4u << 20)) {
+        body += seed;
+        body += ':';
+        body += std::to_string(body.size());
+        body += '\n';
+    }
+    return body;
+}
+
 // Service routes plus a few test routes: an echo, a slow handler, a thrower.
 struct TestRoutes {
     http::Router router;
@@ -54,6 +67,9 @@ struct TestRoutes {
         router.add(http::Verb::get, "/throw", [](http::Request&) -> asio::awaitable<http::Response> {
             throw std::runtime_error{"secret /var/lib/path and password=hunter2"};
             co_return http::Response{};
+        });
+        router.add(http::Verb::get, "/big/{seed}", [](http::Request& req) -> asio::awaitable<http::Response> {
+            co_return http::Response{http::Status::ok, 11, big_body(req.param("seed"))};
         });
         router.add(http::Verb::get, "/items/{id}", [](http::Request& req) -> asio::awaitable<http::Response> {
             co_return http::json_response(http::Status::ok, boost::json::object{{"id", req.param("id")}});
@@ -127,6 +143,26 @@ TEST_CASE("pipelined requests are answered in order", "[http]") {
     CHECK(c.read_reply().body() == "hello");
     CHECK(boost::json::parse(c.read_reply().body()).at("slow") == true);
     CHECK(boost::json::parse(c.read_reply().body()).at("id") == "last");
+}
+
+TEST_CASE("answers larger than the socket takes at once arrive whole and in order, to a reader that waits",
+          "[http]") {
+    // The server writes what the socket takes at once and the rest as the client reads: both
+    // halves of an answer must arrive, and the next pipelined answer after them, untouched.
+    TestRoutes routes;
+    TestServer server{routes.router};
+    Client c{server.port()};
+    c.send(get_request("/big/first") + get_request("/items/between") + get_request("/big/second"));
+    std::this_thread::sleep_for(300ms);  // the server's socket buffer fills; its writes must wait
+    const auto first = c.read_reply();
+    CHECK(first.result_int() == 200);
+    CHECK(first.body() == big_body("first"));
+    CHECK(boost::json::parse(c.read_reply().body()).at("id") == "between");
+    const auto second = c.read_reply();
+    CHECK(second.body() == big_body("second"));
+    CHECK(second.keep_alive());
+    c.send(get_request("/healthz"));
+    CHECK(c.read_reply().result_int() == 200);
 }
 
 TEST_CASE("HEAD gets the GET headers and no body", "[http]") {

@@ -34,6 +34,15 @@ struct StreamControl<beast::tcp_stream> {
         boost::system::error_code ignored;
         s.socket().cancel(ignored);
     }
+    // The socket is in non-blocking mode (run_session): these return `would_block` at once.
+    static std::size_t try_read_some(beast::tcp_stream& s, asio::mutable_buffer into,
+                                     boost::system::error_code& ec) noexcept {
+        return s.socket().read_some(into, ec);
+    }
+    static std::size_t try_write(beast::tcp_stream& s, const std::array<asio::const_buffer, 2>& out,
+                                 boost::system::error_code& ec) noexcept {
+        return s.socket().write_some(out, ec);
+    }
 };
 
 template asio::awaitable<void> serve_connection<beast::tcp_stream>(beast::tcp_stream, IdleSet&,
@@ -44,6 +53,7 @@ asio::awaitable<void> run_session(tcp::socket socket, IdleSet& idle, std::shared
                                   Admission admission) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay{true}, ignored);
+    socket.non_blocking(true, ignored);  // for the tries above; asynchronous operations are unaffected
     return serve_connection(beast::tcp_stream{std::move(socket)}, idle, std::move(shared), admission);
 }
 

@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -32,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 namespace cvgate::http {
@@ -47,6 +49,9 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // How long a connection over the cap may take to send the head its "busy" answer echoes.
 inline constexpr auto busy_head_time = std::chrono::seconds{1};
 inline constexpr auto linger_time = std::chrono::seconds{2};
+// Requests a connection may be served without waiting (its bytes already here, its answer
+// taken by the socket at once) before it gives its thread back to the other connections.
+inline constexpr unsigned inline_requests = 16;
 inline constexpr std::uint64_t linger_limit = 4 << 20;
 
 // Counts a request as in flight for as long as it lives.
@@ -101,6 +106,8 @@ public:
 
 private:
     asio::awaitable<bool> wait_for_request(bool first);
+    asio::awaitable<std::pair<boost::system::error_code, std::size_t>> receive_head(RequestParser& parser);
+    asio::awaitable<boost::system::error_code> write_all(const std::array<asio::const_buffer, 2>& buffers);
     RequestParser& start_request();
     asio::awaitable<Response> dispatch(Request& request, std::string_view& route);
     RequestNames names_of(const RequestHead& head) const;
@@ -126,7 +133,8 @@ private:
     std::string head_;  // the response head being written; its capacity is kept
     std::optional<RequestParser> parser_;
     RequestBody<Stream> body_;
-    bool linger_ = false;  // the client may still be sending when we close
+    bool linger_ = false;                     // the client may still be sending when we close
+    unsigned inline_left_ = inline_requests;  // see inline_requests; refilled by every wait
 };
 
 // Waits for the first bytes of the next request. Meanwhile the connection is idle: a shutdown
@@ -144,9 +152,50 @@ asio::awaitable<bool> Session<Stream>::wait_for_request(bool first) {
     idle_.insert(idle_node_);
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(first_read_size), use_tuple);
     idle_.erase(idle_node_);
+    inline_left_ = inline_requests;
     if (ec) co_return false;
     buffer_.commit(n);
     co_return true;
+}
+
+// The request's head: parsed from what is buffered when it is all there (no trip through the
+// event loop), else read on within the header timeout. The error and the bytes of the head.
+template <SessionStream Stream>
+asio::awaitable<std::pair<boost::system::error_code, std::size_t>> Session<Stream>::receive_head(
+    RequestParser& parser) {
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    if (buffer_.size() > 0) {
+        used = parser.put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (!ec || ec != bhttp::error::need_more) co_return std::pair{ec, used};
+    }
+    Control::expires_after(stream_, limits_.header_timeout);  // the whole head: slow clients get no more
+    auto [read_ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+    inline_left_ = inline_requests;
+    co_return std::pair{read_ec, used + n};
+}
+
+// Writes the buffers whole: as much as the socket takes at once, the rest within the write
+// timeout.
+template <SessionStream Stream>
+asio::awaitable<boost::system::error_code> Session<Stream>::write_all(
+    const std::array<asio::const_buffer, 2>& buffers) {
+    boost::system::error_code ec;
+    std::size_t written = 0;
+    if (inline_left_ > 0) {
+        --inline_left_;
+        written = Control::try_write(stream_, buffers, ec);
+        if (ec == asio::error::would_block) ec = {}, written = 0;
+        if (ec) co_return ec;
+    }
+    if (written == asio::buffer_size(buffers)) co_return ec;
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest{buffers};
+    rest.consume(written);
+    Control::expires_after(stream_, limits_.write_timeout);
+    auto [write_ec, n] = co_await asio::async_write(stream_, rest, use_tuple);
+    inline_left_ = inline_requests;
+    co_return write_ec;
 }
 
 // A fresh parser for the next request's head (Content-Length is checked once the head is
@@ -193,10 +242,9 @@ asio::awaitable<bool> Session<Stream>::answer(const RequestHead& head, const Req
                                               bool head_only, std::chrono::steady_clock::time_point start) {
     stamp(shared_->options, head, names.id, names.trace, response, keep_alive);
     render_head(response, head_);
-    Control::expires_after(stream_, limits_.write_timeout);
     const std::array<asio::const_buffer, 2> buffers{
         asio::buffer(head_), head_only ? asio::const_buffer{} : asio::buffer(response.body())};
-    auto [ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
+    const boost::system::error_code ec = co_await write_all(buffers);
     log(head, route, response.result_int(), head_only ? 0 : response.body().size(), start, names);
     co_return !ec;
 }
@@ -239,8 +287,7 @@ asio::awaitable<void> Session<Stream>::run() {
         const auto start = std::chrono::steady_clock::now();
 
         auto& parser = start_request();
-        Control::expires_after(stream_, limits_.header_timeout);  // the whole head: slow clients get no more
-        auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+        auto [ec, n] = co_await receive_head(parser);
         // Beast checks its header_limit per parse step; a head that arrives in one piece can
         // pass it, so the size consumed is checked here as well.
         if (!ec && n > limits_.header_limit) ec = bhttp::error::header_limit;
@@ -297,7 +344,8 @@ asio::awaitable<void> Session<Stream>::run() {
             break;
         }
 
-        const bool body_consumed = co_await body_.finish();
+        bool body_consumed = parser.is_done();  // a request without a body: no frame for finish()
+        if (!body_consumed) body_consumed = co_await body_.finish();
         linger_ = !body_consumed;
         const bool keep_alive =
             parser.get().keep_alive() && body_consumed && !shared_->draining.load(std::memory_order_relaxed);

@@ -158,7 +158,7 @@ struct Placement {
 
 // What a submit or add-cvs in progress has done so far that would outlive its process, kept
 // until it answered or rolled back, so that another replica can undo what a killed one left
-// half-done (jobs/recovery.hpp).
+// half-done (the crash recovery in lib/src/cvgate/jobs/recovery.cpp, internal to the library).
 struct Intent {
     std::string id{};    // the request's own (two add-cvs on one job are two intents)
     std::string flow{};  // "submit" or "add_cvs"

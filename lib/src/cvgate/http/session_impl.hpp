@@ -49,10 +49,10 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // How long a connection over the cap may take to send the head its "busy" answer echoes.
 inline constexpr auto busy_head_time = std::chrono::seconds{1};
 inline constexpr auto linger_time = std::chrono::seconds{2};
+inline constexpr std::uint64_t linger_limit = 4 << 20;
 // Requests a connection may be served without waiting (its bytes already here, its answer
 // taken by the socket at once) before it gives its thread back to the other connections.
 inline constexpr unsigned inline_requests = 16;
-inline constexpr std::uint64_t linger_limit = 4 << 20;
 
 // Counts a request as in flight for as long as it lives.
 class InFlight {
@@ -168,7 +168,7 @@ asio::awaitable<std::pair<boost::system::error_code, std::size_t>> Session<Strea
     if (buffer_.size() > 0) {
         used = parser.put(buffer_.data(), ec);
         buffer_.consume(used);
-        if (!ec || ec != bhttp::error::need_more) co_return std::pair{ec, used};
+        if (ec != bhttp::error::need_more) co_return std::pair{ec, used};
     }
     Control::expires_after(stream_, limits_.header_timeout);  // the whole head: slow clients get no more
     auto [read_ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
@@ -186,7 +186,10 @@ asio::awaitable<boost::system::error_code> Session<Stream>::write_all(
     if (inline_left_ > 0) {
         --inline_left_;
         written = Control::try_write(stream_, buffers, ec);
-        if (ec == asio::error::would_block) ec = {}, written = 0;
+        if (ec == asio::error::would_block) {
+            ec = {};
+            written = 0;
+        }
         if (ec) co_return ec;
     }
     if (written == asio::buffer_size(buffers)) co_return ec;

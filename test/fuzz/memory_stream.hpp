@@ -8,10 +8,9 @@
 // (at least one byte) or waits for it; after the client's half-close it returns what is left,
 // then end of file; the session's half-close (shutdown_send) leaves its reading side open;
 // writes after it fail; a pending read can be cancelled (IdleSet, per-operation
-// cancellation). Completions are posted, never run inside the initiating call. The reads and
-// writes that never wait (StreamControl::try_*): a read takes what has arrived, and a write
-// by turns takes all, nothing or a part, so that the session's ways on after a full socket
-// buffer and after a partial write are driven too.
+// cancellation). Completions are posted, never run inside the initiating call. The write that
+// never waits (StreamControl::try_write) takes by turns all, nothing or a part, so that the
+// session's ways on after a full socket buffer and after a partial write are driven too.
 
 #include "cvgate/http/session_impl.hpp"
 
@@ -128,21 +127,6 @@ private:
         if (reader_) post(std::move(reader_), boost::asio::error::operation_aborted, 0);
     }
 
-    std::size_t try_read(boost::asio::mutable_buffer into, boost::system::error_code& ec) {
-        ec = {};
-        if (reader_) {
-            ec = boost::asio::error::already_started;
-            return 0;
-        }
-        if (available() == 0) {  // end of file too is left to the waiting read
-            ec = boost::asio::error::would_block;
-            return 0;
-        }
-        const std::size_t n = std::min(available(), into.size());
-        std::memcpy(into.data(), in_.data() + read_, n);
-        read_ += n;
-        return n;
-    }
     template <class Buffers>
     std::size_t try_write(const Buffers& buffers, boost::system::error_code& ec) {
         ec = {};
@@ -226,9 +210,6 @@ public:
         wire_->complete_pending_read();
     }
     void cancel() noexcept { wire_->cancel_read(); }
-    std::size_t try_read_some(boost::asio::mutable_buffer into, boost::system::error_code& ec) {
-        return wire_->try_read(into, ec);
-    }
     template <class Buffers>
     std::size_t try_write(const Buffers& buffers, boost::system::error_code& ec) {
         return wire_->try_write(buffers, ec);
@@ -252,10 +233,6 @@ struct StreamControl<test::MemoryStream> {
     static void shutdown_send(Stream& s) noexcept { s.shutdown_send(); }
     static void shutdown_both(Stream& s) noexcept { s.shutdown_both(); }
     static void cancel(Stream& s) noexcept { s.cancel(); }
-    static std::size_t try_read_some(Stream& s, boost::asio::mutable_buffer into,
-                                     boost::system::error_code& ec) {
-        return s.try_read_some(into, ec);
-    }
     static std::size_t try_write(Stream& s, const std::array<boost::asio::const_buffer, 2>& out,
                                  boost::system::error_code& ec) {
         return s.try_write(out, ec);

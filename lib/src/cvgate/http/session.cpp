@@ -34,11 +34,7 @@ struct StreamControl<beast::tcp_stream> {
         boost::system::error_code ignored;
         s.socket().cancel(ignored);
     }
-    // The socket is in non-blocking mode (run_session): these return `would_block` at once.
-    static std::size_t try_read_some(beast::tcp_stream& s, asio::mutable_buffer into,
-                                     boost::system::error_code& ec) noexcept {
-        return s.socket().read_some(into, ec);
-    }
+    // The socket is in non-blocking mode (run_session): this returns `would_block` at once.
     static std::size_t try_write(beast::tcp_stream& s, const std::array<asio::const_buffer, 2>& out,
                                  boost::system::error_code& ec) noexcept {
         return s.socket().write_some(out, ec);

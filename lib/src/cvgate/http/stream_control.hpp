@@ -2,9 +2,9 @@
 // What a connection session needs of its byte stream beyond reading and writing (not a public
 // header): a deadline on its next operations (an inactivity timeout that ends the
 // connection), the bytes readable at once, a half-close, a full one, cancelling a pending
-// read (IdleSet), and a read and a write that never wait: they do what can be done at once and
-// say `would_block` for the rest, so that a request whose bytes are already here and whose
-// answer fits the socket's buffer costs no trip through the event loop (session_impl.hpp).
+// read (IdleSet), and a write that never waits: it writes what the socket takes at once and
+// says `would_block` when that is nothing, so that an answer the socket's buffer takes whole
+// costs no trip through the event loop (session_impl.hpp).
 // One specialisation per stream type: beast::tcp_stream's in session.cpp, the fuzz target's
 // in-memory stream's in test/fuzz/memory_stream.hpp.
 
@@ -27,9 +27,7 @@ struct StreamControl;
 template <class Stream>
 concept SessionStream = boost::beast::is_async_stream<Stream>::value &&
     requires(Stream& s, const Stream& cs, std::chrono::steady_clock::duration d,
-             boost::asio::mutable_buffer into, const std::array<boost::asio::const_buffer, 2>& out,
-             boost::system::error_code& ec) {
-    { StreamControl<Stream>::try_read_some(s, into, ec) } -> std::convertible_to<std::size_t>;
+             const std::array<boost::asio::const_buffer, 2>& out, boost::system::error_code& ec) {
     { StreamControl<Stream>::try_write(s, out, ec) } -> std::convertible_to<std::size_t>;
     StreamControl<Stream>::expires_after(s, d);
     StreamControl<Stream>::expires_never(s);

@@ -9,8 +9,8 @@
 # ACCESS_LOG=1: both log every request, nginx to a file (its default combined format), cvgate
 # its JSON access line (LOG_LEVEL=info) with stdout sent to a file. Otherwise neither logs.
 # PIN=1: each server on core 0 alone (one nginx worker, IO_THREADS=1; cvgate's other threads
-# there too), wrk (-t1) on core 1: the servers' cost per request compared with far less noise
-# than when wrk and the servers share every core (shared machines swing ±10 % a round so).
+# there too), wrk (-t1) on core 1: the servers' own cost per request, without the servers and
+# wrk taking CPU from each other. Rounds still swing on a shared machine: use several.
 # Several binaries (a baseline and a candidate) are measured in the same rounds, in turn.
 set -euo pipefail
 

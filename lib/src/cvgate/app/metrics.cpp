@@ -147,8 +147,8 @@ void Metrics::observe_request(std::string_view route, std::string_view method, u
     // Each thread keeps to one shard, dealt round-robin at its first request.
     static std::atomic<std::size_t> next_shard{0};
     thread_local const std::size_t shard = next_shard.fetch_add(1, std::memory_order_relaxed) % route_shards;
-    RouteShard& slot = slot_for(route).shards[shard];
-    slot.latency.observe(seconds);
+    RouteShard& own = slot_for(route).shards[shard];
+    own.latency.observe(seconds);
     if (bytes_in > 0) upload_bytes_.fetch_add(bytes_in, std::memory_order_relaxed);
     // "GET|200", built by hand: snprintf's format parsing was a visible cost per request.
     char key[32];
@@ -157,14 +157,14 @@ void Metrics::observe_request(std::string_view route, std::string_view method, u
     key[m] = '|';
     const auto [end, ec] = std::to_chars(key + m + 1, key + sizeof key, status);
     const std::string_view k{key, static_cast<std::size_t>(end - key)};
-    std::lock_guard lock{slot.mutex};
-    for (auto& [name, count] : slot.by_method_status) {
+    std::lock_guard lock{own.mutex};
+    for (auto& [name, count] : own.by_method_status) {
         if (name == k) {
             ++count;
             return;
         }
     }
-    slot.by_method_status.emplace_back(std::string{k}, 1);
+    own.by_method_status.emplace_back(std::string{k}, 1);
 }
 
 void Metrics::bump(std::mutex& m, LabeledCounters& counters, std::string key) {

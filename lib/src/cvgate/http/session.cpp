@@ -49,7 +49,7 @@ asio::awaitable<void> run_session(tcp::socket socket, IdleSet& idle, std::shared
                                   Admission admission) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay{true}, ignored);
-    socket.non_blocking(true, ignored);  // for the tries above; asynchronous operations are unaffected
+    socket.non_blocking(true, ignored);  // for try_write above; asynchronous operations are unaffected
     return serve_connection(beast::tcp_stream{std::move(socket)}, idle, std::move(shared), admission);
 }
 

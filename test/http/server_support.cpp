@@ -83,6 +83,19 @@ std::string Client::read_head_raw() {
     return out.substr(0, end);
 }
 
+std::string Client::read_bytes(std::size_t n) {
+    std::string out = std::move(pending_);
+    pending_.clear();
+    if (out.size() < n) {
+        const std::size_t have = out.size();
+        out.resize(n);
+        asio::read(socket_, asio::buffer(out.data() + have, n - have));
+    }
+    pending_ = out.substr(n);
+    out.resize(n);
+    return out;
+}
+
 std::string Client::read_until_closed(std::chrono::milliseconds limit) {
     std::string out = std::move(pending_);
     pending_.clear();

@@ -48,6 +48,8 @@ public:
     std::optional<std::chrono::milliseconds> wait_closed(std::chrono::milliseconds limit);
     // Raw bytes up to and including the first "\r\n\r\n" (for interim 100 Continue).
     std::string read_head_raw();
+    // Exactly `n` raw bytes (a body after read_head_raw).
+    std::string read_bytes(std::size_t n);
     bool is_open() const;
 
 private:

@@ -71,6 +71,18 @@ struct TestRoutes {
         router.add(http::Verb::get, "/big/{seed}", [](http::Request& req) -> asio::awaitable<http::Response> {
             co_return http::Response{http::Status::ok, 11, big_body(req.param("seed"))};
         });
+        router.add(http::Verb::get, "/forge", [](http::Request&) -> asio::awaitable<http::Response> {
+            http::Response res{http::Status::ok, 11, "abc"};
+            res.set(http::Field::date, "yesterday");
+            res.set(http::Field::server, "evil");
+            res.set("x-correlation-id", "forged");
+            res.set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+            res.set(http::Field::content_length, "999");
+            res.set(http::Field::transfer_encoding, "chunked");
+            res.set(http::Field::connection, "close");
+            res.set("X-Kept", "yes");
+            co_return res;
+        });
         router.add(http::Verb::get, "/items/{id}", [](http::Request& req) -> asio::awaitable<http::Response> {
             co_return http::json_response(http::Status::ok, boost::json::object{{"id", req.param("id")}});
         });
@@ -113,6 +125,34 @@ TEST_CASE("a valid X-Correlation-ID is echoed, an invalid one replaced", "[http]
     CHECK(ids::is_uuid_v4(c.read_reply()["X-Correlation-ID"]));
     c.send(get_request("/healthz", "X-Correlation-ID: " + std::string(129, 'a') + "\r\n"));
     CHECK(ids::is_uuid_v4(c.read_reply()["X-Correlation-ID"]));
+}
+
+TEST_CASE("a handler's own Date, Server, id, traceparent and framing fields give way to the server's",
+          "[http]") {
+    TestRoutes routes;
+    TestServer server{routes.router};
+    Client c{server.port()};
+    for (int round = 0; round < 2; ++round) {  // the connection is kept: the handler's "close" is not sent
+        c.send(get_request("/forge", "X-Correlation-ID: mine-1\r\n"));
+        const std::string head = c.read_head_raw();
+        INFO(head);
+        const auto count = [&head](std::string_view name) {
+            std::size_t n = 0;
+            for (std::size_t at = head.find(name); at != std::string::npos; at = head.find(name, at + 1)) ++n;
+            return n;
+        };
+        CHECK(head.starts_with("HTTP/1.1 200 OK\r\n"));
+        for (const char* name :
+             {"Date: ", "Server: ", "X-Correlation-ID: ", "traceparent: ", "Content-Length: "})
+            CHECK(count(name) == 1);
+        CHECK(count("yesterday") + count("evil") + count("forged") + count("b7ad6b7169203331") == 0);
+        CHECK(count("Transfer-Encoding") + count("Connection") + count("999") == 0);
+        CHECK(count("\r\nServer: cvgate\r\n") == 1);
+        CHECK(count("\r\nX-Correlation-ID: mine-1\r\n") == 1);
+        CHECK(count("\r\nContent-Length: 3\r\n") == 1);
+        CHECK(count("\r\nX-Kept: yes\r\n") == 1);
+        CHECK(c.read_bytes(3) == "abc");
+    }
 }
 
 TEST_CASE("keep-alive carries many requests on one connection", "[http]") {

@@ -14,15 +14,16 @@ namespace cvgate::api {
 class AccessPolicy;
 
 // The client's X-Correlation-ID when it is 1-128 characters of [A-Za-z0-9._:-], else a new
-// UUID v4.
-std::string correlation_id_for(const http::RequestHead& head);
+// UUID v4, written over `id`.
+void correlation_id_for(const http::RequestHead& head, std::string& id);
 
 // cvgate's span of the request's trace: the caller's when its `traceparent` is valid (one
 // such header; `tracestate` fields joined by commas), else a new trace.
 ids::TraceContext trace_context_for(const http::RequestHead& head);
 
-// Sets `options.request_id`, `options.trace_context` and `options.on_response` so. `policy` (may be null: no
-// CORS) must outlive the server.
+// Sets `options.request_id`, `options.trace_context`, the Server and X-Correlation-ID headers
+// and, for CORS, `options.on_response` so. `policy` (may be null: no CORS) must outlive the
+// server.
 void use_cvgate_headers(http::ServerOptions& options, const AccessPolicy* policy);
 
 }  // namespace cvgate::api

@@ -56,17 +56,23 @@ struct ServerOptions {
     ServerLimits limits;
     std::function<void(const AccessRecord&)> on_access;
     // The id a request is answered and logged under (an application's correlation id, say),
-    // taken from its head or made up. Called once per request, early refusals included;
-    // without it requests have no id.
-    std::function<std::string(const RequestHead&)> request_id;
+    // taken from its head or made up, written over `id` (a connection's, reused request after
+    // request). Called once per request, early refusals included; without it requests have
+    // no id.
+    std::function<void(const RequestHead&, std::string& id)> request_id;
     // The span the server opens for a request (W3C Trace Context: the caller's trace, or a new
     // one), from its head. Called once per request, early refusals included; without it
     // requests are not traced (an empty context).
     std::function<ids::TraceContext(const RequestHead&)> trace_context;
-    // Last touch on every response, early refusals (400, 413, 431, 501, 503 busy) included:
-    // the application's headers (Server, the request id, the trace, CORS). `head` is what was
-    // read of the request; its fields are missing when the head itself was refused. The
-    // server sets Date, Content-Length and Connection.
+    // What every answer carries, early refusals (400, 413, 431, 501, 503 busy) included, beside
+    // Date, Content-Length and `Connection: close`, which the server sets itself: the Server
+    // header ("" for none), the request's id under `request_id_header` ("" for none), and the
+    // request's `traceparent` when it is traced. A handler cannot override these.
+    std::string server_header;
+    std::string request_id_header;
+    // Last touch on every response, early refusals included: the application's further
+    // headers (CORS, say). `head` is what was read of the request; its fields are missing when
+    // the head itself was refused.
     std::function<void(const RequestHead& head, std::string_view request_id, const ids::TraceContext& trace,
                        Response&)>
         on_response;

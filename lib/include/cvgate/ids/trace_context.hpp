@@ -52,6 +52,8 @@ public:
     // "00-{trace_id}-{span_id}-{flags}", only the sampled flag kept (the others are not
     // defined by level 1); "" when empty(). What the response and the job message carry.
     std::string traceparent() const;
+    // Appends traceparent() to `out` (nothing when empty()).
+    void append_traceparent(std::string& out) const;
     const std::string& tracestate() const noexcept { return tracestate_; }
 
 private:

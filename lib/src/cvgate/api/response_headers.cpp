@@ -13,17 +13,20 @@ bool is_correlation_char(char c) noexcept {
 
 }  // namespace
 
-std::string correlation_id_for(const http::RequestHead& head) {
+void correlation_id_for(const http::RequestHead& head, std::string& id) {
     auto it = head.find("X-Correlation-ID");
     if (it != head.end()) {
         std::string_view v = it->value();
         if (!v.empty() && v.size() <= 128) {
             bool ok = true;
             for (char c : v) ok = ok && is_correlation_char(c);
-            if (ok) return std::string{v};
+            if (ok) {
+                id.assign(v);
+                return;
+            }
         }
     }
-    return ids::uuid_v4();
+    ids::assign_uuid_v4(id);
 }
 
 ids::TraceContext trace_context_for(const http::RequestHead& head) {
@@ -41,13 +44,13 @@ ids::TraceContext trace_context_for(const http::RequestHead& head) {
 void use_cvgate_headers(http::ServerOptions& options, const AccessPolicy* policy) {
     options.request_id = &correlation_id_for;
     options.trace_context = &trace_context_for;
-    options.on_response = [policy](const http::RequestHead& head, std::string_view correlation_id,
-                                   const ids::TraceContext& trace, http::Response& response) {
-        response.set(http::Field::server, "cvgate");
-        response.set("X-Correlation-ID", correlation_id);
-        if (!trace.empty()) response.set("traceparent", trace.traceparent());
-        if (policy) policy->decorate(head, response);
-    };
+    options.server_header = "cvgate";
+    options.request_id_header = "X-Correlation-ID";
+    options.on_response = nullptr;
+    if (policy)
+        options.on_response = [policy](const http::RequestHead& head, std::string_view,
+                                       const ids::TraceContext&,
+                                       http::Response& response) { policy->decorate(head, response); };
 }
 
 }  // namespace cvgate::api

@@ -110,15 +110,15 @@ private:
     asio::awaitable<boost::system::error_code> write_all(const std::array<asio::const_buffer, 2>& buffers);
     RequestParser& start_request();
     asio::awaitable<Response> dispatch(Request& request, std::string_view& route);
-    RequestNames names_of(const RequestHead& head) const;
-    asio::awaitable<bool> answer(const RequestHead& head, const RequestNames& names, std::string_view route,
-                                 Response& response, bool keep_alive, bool head_only,
+    void name(const RequestHead& head);
+    asio::awaitable<bool> answer(const RequestHead& head, std::string_view route, Response& response,
+                                 bool keep_alive, bool head_only,
                                  std::chrono::steady_clock::time_point start);
     asio::awaitable<void> answer_and_close(Response response, std::chrono::steady_clock::time_point start,
                                            bool head_complete);
     asio::awaitable<void> close_gracefully();
     void log(const RequestHead& head, std::string_view route, unsigned status, std::uint64_t out,
-             std::chrono::steady_clock::time_point start, const RequestNames& names);
+             std::chrono::steady_clock::time_point start);
     std::string_view buffered_text() const {
         const auto data = buffer_.data();
         return {static_cast<const char*>(data.data()), data.size()};
@@ -130,7 +130,8 @@ private:
     std::shared_ptr<Server::Shared> shared_;
     const ServerLimits& limits_;
     beast::flat_buffer buffer_;
-    std::string head_;  // the response head being written; its capacity is kept
+    std::string head_;    // the response head being written; its capacity is kept
+    RequestNames names_;  // the current request's (name()); the id's capacity is kept
     std::optional<RequestParser> parser_;
     RequestBody<Stream> body_;
     bool linger_ = false;                     // the client may still be sending when we close
@@ -228,27 +229,33 @@ asio::awaitable<Response> Session<Stream>::dispatch(Request& request, std::strin
     co_return co_await (*match.handler)(request);
 }
 
+// The names the request is answered and logged under (names_).
 template <SessionStream Stream>
-RequestNames Session<Stream>::names_of(const RequestHead& head) const {
+void Session<Stream>::name(const RequestHead& head) {
     const auto& o = shared_->options;
-    return {o.request_id ? o.request_id(head) : std::string{},
-            o.trace_context ? o.trace_context(head) : ids::TraceContext{}};
+    if (o.request_id)
+        o.request_id(head, names_.id);
+    else
+        names_.id.clear();
+    names_.trace = o.trace_context ? o.trace_context(head) : ids::TraceContext{};
 }
 
-// Every answer leaves through here, early refusals included: stamped (response_head.hpp),
-// then the head, rendered into one reused buffer, and the body in a single gather write
-// (Beast's serializer walks a buffers_cat_view of every header field, which was the largest
-// user-space cost of a small answer); then its access log line. False when the write failed.
+// Every answer leaves through here, early refusals included: the application's last touch,
+// then the head, rendered with the server's stamps into one reused buffer (response_head.hpp),
+// and the body in a single gather write (Beast's serializer walks a buffers_cat_view of every
+// header field, which was the largest user-space cost of a small answer); then its access log
+// line. False when the write failed.
 template <SessionStream Stream>
-asio::awaitable<bool> Session<Stream>::answer(const RequestHead& head, const RequestNames& names,
-                                              std::string_view route, Response& response, bool keep_alive,
-                                              bool head_only, std::chrono::steady_clock::time_point start) {
-    stamp(shared_->options, head, names.id, names.trace, response, keep_alive);
-    render_head(response, head_);
+asio::awaitable<bool> Session<Stream>::answer(const RequestHead& head, std::string_view route,
+                                              Response& response, bool keep_alive, bool head_only,
+                                              std::chrono::steady_clock::time_point start) {
+    const auto& options = shared_->options;
+    if (options.on_response) options.on_response(head, names_.id, names_.trace, response);
+    render_head(options, Stamp{names_.id, names_.trace, keep_alive}, response, head_);
     const std::array<asio::const_buffer, 2> buffers{
         asio::buffer(head_), head_only ? asio::const_buffer{} : asio::buffer(response.body())};
     const boost::system::error_code ec = co_await write_all(buffers);
-    log(head, route, response.result_int(), head_only ? 0 : response.body().size(), start, names);
+    log(head, route, response.result_int(), head_only ? 0 : response.body().size(), start);
     co_return !ec;
 }
 
@@ -267,20 +274,20 @@ asio::awaitable<void> Session<Stream>::answer_and_close(Response response,
         route = shared_->router->match(head.method(), target.substr(0, target.find('?')), params).pattern;
     }
     linger_ = true;
-    const RequestNames names = names_of(head);  // named first: see the GCC 12 note in exec/offload.hpp
+    name(head);
     // An answer to HEAD has no body (RFC 9110 §9.3.2), refusals included.
     const bool head_only = head_complete && head.method() == Verb::head;
-    co_await answer(head, names, route, response, false, head_only, start);
+    co_await answer(head, route, response, false, head_only, start);
 }
 
 template <SessionStream Stream>
 void Session<Stream>::log(const RequestHead& head, std::string_view route, unsigned status, std::uint64_t out,
-                          std::chrono::steady_clock::time_point start, const RequestNames& names) {
+                          std::chrono::steady_clock::time_point start) {
     if (!shared_->options.on_access) return;
     shared_->options.on_access(AccessRecord{
         head.method(), head.target(), route, status, body_.bytes_in(), out,
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start),
-        names.id, names.trace});
+        names_.id, names_.trace});
 }
 
 template <SessionStream Stream>
@@ -327,8 +334,8 @@ asio::awaitable<void> Session<Stream>::run() {
 
         InFlight counted{shared_->in_flight};
         if (beast::iequals(head[Field::expect], "100-continue")) body_.client_awaits_continue();
-        const RequestNames names = names_of(head);
-        Request request{head, body_, names.id, &names.trace};
+        name(head);
+        Request request{head, body_, names_.id, &names_.trace};
         std::string_view route;
         Response response;
         bool aborted = false;
@@ -343,7 +350,7 @@ asio::awaitable<void> Session<Stream>::run() {
             response = error_response(Status::internal_server_error, "Internal server error");
         }
         if (aborted) {
-            log(head, route, 499, 0, start, names);
+            log(head, route, 499, 0, start);
             break;
         }
 
@@ -353,7 +360,7 @@ asio::awaitable<void> Session<Stream>::run() {
         const bool keep_alive =
             parser.get().keep_alive() && body_consumed && !shared_->draining.load(std::memory_order_relaxed);
         const bool written =
-            co_await answer(head, names, route, response, keep_alive, head.method() == Verb::head, start);
+            co_await answer(head, route, response, keep_alive, head.method() == Verb::head, start);
         if (!written || !keep_alive) break;
     }
     co_await close_gracefully();

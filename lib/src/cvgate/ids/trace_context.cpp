@@ -106,17 +106,20 @@ std::string_view TraceContext::parent_span_id() const noexcept {
 }
 
 std::string TraceContext::traceparent() const {
-    if (!traced_) return {};
     std::string out;
     out.reserve(55);
+    append_traceparent(out);
+    return out;
+}
+
+void TraceContext::append_traceparent(std::string& out) const {
+    if (!traced_) return;
+    const char flags[] = {'-', '0', hex_digits[flags_ & 1]};
     out += "00-";
     out += trace_id();
     out += '-';
     out += span_id();
-    out += '-';
-    out += '0';
-    out += hex_digits[flags_ & 1];
-    return out;
+    out.append(flags, sizeof flags);
 }
 
 }  // namespace cvgate::ids

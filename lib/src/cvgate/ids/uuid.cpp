@@ -15,6 +15,12 @@ bool is_hex(char c) noexcept {
 }  // namespace
 
 std::string uuid_v4() {
+    std::string out;
+    assign_uuid_v4(out);
+    return out;
+}
+
+void assign_uuid_v4(std::string& out) {
     std::array<std::uint8_t, 16> bytes{};
     for (std::size_t i = 0; i < bytes.size(); i += 8) {
         const std::uint64_t word = random_u64();
@@ -24,14 +30,14 @@ std::string uuid_v4() {
     bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80);  // variant 1
 
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(36);
+    std::array<char, 36> text{};
+    std::size_t at = 0;
     for (std::size_t i = 0; i < bytes.size(); ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-        out.push_back(hex[bytes[i] >> 4]);
-        out.push_back(hex[bytes[i] & 0x0f]);
+        if (i == 4 || i == 6 || i == 8 || i == 10) text[at++] = '-';
+        text[at++] = hex[bytes[i] >> 4];
+        text[at++] = hex[bytes[i] & 0x0f];
     }
-    return out;
+    out.assign(text.data(), text.size());
 }
 
 bool is_uuid_v4(std::string_view text) noexcept {

@@ -1,7 +1,7 @@
 #pragma once
 // The connection session, generic over its byte stream (not a public header): its loop waits
 // for a request, reads and checks its head, hands it to the router, answers and logs it, and
-// closes the connection gracefully. session.cpp instantiates it for beast::tcp_stream, the
+// closes the connection gracefully. session.cpp instantiates it for TimedSocket, the
 // server's; the fuzz target for an in-memory stream, so that an input costs microseconds
 // instead of a socket pair's system calls. The body it lends the handler is
 // request_body_impl.hpp; the head it answers with, response_head.hpp.
@@ -74,7 +74,7 @@ struct RequestNames {
 };
 
 // One connection: reads requests, hands them to the router, writes the answers. Stream is
-// beast::tcp_stream in production (session.cpp) and an in-memory stream in the fuzz target.
+// TimedSocket in production (session.cpp) and an in-memory stream in the fuzz target.
 template <SessionStream Stream>
 class Session final {
     using Control = StreamControl<Stream>;

@@ -5,7 +5,7 @@
 // read (IdleSet), and a write that never waits: it writes what the socket takes at once and
 // says `would_block` when that is nothing, so that an answer the socket's buffer takes whole
 // costs no trip through the event loop (session_impl.hpp).
-// One specialisation per stream type: beast::tcp_stream's in session.cpp, the fuzz target's
+// One specialisation per stream type: TimedSocket's in session.cpp, the fuzz target's
 // in-memory stream's in test/fuzz/memory_stream.hpp.
 
 #include <boost/asio/buffer.hpp>

@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -105,15 +106,24 @@ public:
     asio::awaitable<void> refuse_busy(bool read_head);
 
 private:
+    using Buffers = std::array<asio::const_buffer, 2>;
+    using HeadResult = std::pair<boost::system::error_code, std::size_t>;
+
     asio::awaitable<bool> wait_for_request(bool first);
-    asio::awaitable<std::pair<boost::system::error_code, std::size_t>> receive_head(RequestParser& parser);
-    asio::awaitable<boost::system::error_code> write_all(const std::array<asio::const_buffer, 2>& buffers);
+    HeadResult parse_buffered_head(RequestParser& parser);
+    asio::awaitable<HeadResult> read_head(RequestParser& parser, std::size_t used);
+    // An answer on its way: its bytes, and how far writing them without waiting got.
+    struct Outgoing {
+        Buffers buffers;
+        std::size_t written = 0;
+        boost::system::error_code ec;
+        bool partial() const { return !ec && written < asio::buffer_size(buffers); }
+    };
+    Outgoing send_now(const RequestHead& head, Response& response, bool keep_alive, bool head_only);
+    asio::awaitable<boost::system::error_code> write_rest(const Outgoing& out);
     RequestParser& start_request();
-    asio::awaitable<Response> dispatch(Request& request, std::string_view& route);
+    const Handler* route_request(Request& request, std::string_view& route, Response& response);
     void name(const RequestHead& head);
-    asio::awaitable<bool> answer(const RequestHead& head, std::string_view route, Response& response,
-                                 bool keep_alive, bool head_only,
-                                 std::chrono::steady_clock::time_point start);
     asio::awaitable<void> answer_and_close(Response response, std::chrono::steady_clock::time_point start,
                                            bool head_complete);
     asio::awaitable<void> close_gracefully();
@@ -138,13 +148,13 @@ private:
     unsigned inline_left_ = inline_requests;  // see inline_requests; refilled by every wait
 };
 
-// Waits for the first bytes of the next request. Meanwhile the connection is idle: a shutdown
+// Waits for the first bytes of the next request, when none are buffered (run() asks first: a
+// pipelined request costs no coroutine frame). Meanwhile the connection is idle: a shutdown
 // leaves it open for the drain and closes it at the drain's end (IdleSet::close_all), unless
 // its bytes have arrived by then. A new connection counts as idle until its first bytes come:
 // its peer opened it to send something, and may do so during the drain.
 template <SessionStream Stream>
 asio::awaitable<bool> Session<Stream>::wait_for_request(bool first) {
-    if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
     // No "closing if a shutdown has begun" here: an answer written just before the shutdown
     // promised keep-alive, so the peer may use the connection again; it drains like any idle
     // one. (Answers written during the shutdown say `Connection: close`; run() closes then.)
@@ -159,47 +169,38 @@ asio::awaitable<bool> Session<Stream>::wait_for_request(bool first) {
     co_return true;
 }
 
-// The request's head: parsed from what is buffered when it is all there (no trip through the
-// event loop), else read on within the header timeout. The error and the bytes of the head.
+// The request's head, parsed from what is buffered: the error (need_more when the head is not
+// all here) and the bytes used. No trip through the event loop, no coroutine frame.
 template <SessionStream Stream>
-asio::awaitable<std::pair<boost::system::error_code, std::size_t>> Session<Stream>::receive_head(
-    RequestParser& parser) {
-    boost::system::error_code ec;
+auto Session<Stream>::parse_buffered_head(RequestParser& parser) -> HeadResult {
+    boost::system::error_code ec = bhttp::error::need_more;
     std::size_t used = 0;
     if (buffer_.size() > 0) {
         used = parser.put(buffer_.data(), ec);
         buffer_.consume(used);
-        if (ec != bhttp::error::need_more) co_return std::pair{ec, used};
     }
-    Control::expires_after(stream_, limits_.header_timeout);  // the whole head: slow clients get no more
-    auto [read_ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
-    inline_left_ = inline_requests;
-    co_return std::pair{read_ec, used + n};
+    return {ec, used};
 }
 
-// Writes the buffers whole: as much as the socket takes at once, the rest within the write
-// timeout.
+// The rest of a head that parse_buffered_head found incomplete (`used` bytes of it so far),
+// read within the header timeout.
 template <SessionStream Stream>
-asio::awaitable<boost::system::error_code> Session<Stream>::write_all(
-    const std::array<asio::const_buffer, 2>& buffers) {
-    boost::system::error_code ec;
-    std::size_t written = 0;
-    if (inline_left_ > 0) {
-        --inline_left_;
-        written = Control::try_write(stream_, buffers, ec);
-        if (ec == asio::error::would_block) {
-            ec = {};
-            written = 0;
-        }
-        if (ec) co_return ec;
-    }
-    if (written == asio::buffer_size(buffers)) co_return ec;
-    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest{buffers};
-    rest.consume(written);
-    Control::expires_after(stream_, limits_.write_timeout);
-    auto [write_ec, n] = co_await asio::async_write(stream_, rest, use_tuple);
+auto Session<Stream>::read_head(RequestParser& parser, std::size_t used) -> asio::awaitable<HeadResult> {
+    Control::expires_after(stream_, limits_.header_timeout);  // the whole head: slow clients get no more
+    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
     inline_left_ = inline_requests;
-    co_return write_ec;
+    co_return HeadResult{ec, used + n};
+}
+
+// Writes the rest of an answer that send_now could not write whole, within the write timeout.
+template <SessionStream Stream>
+asio::awaitable<boost::system::error_code> Session<Stream>::write_rest(const Outgoing& out) {
+    beast::buffers_suffix<Buffers> rest{out.buffers};
+    rest.consume(out.written);
+    Control::expires_after(stream_, limits_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, rest, use_tuple);
+    inline_left_ = inline_requests;
+    co_return ec;
 }
 
 // A fresh parser for the next request's head (Content-Length is checked once the head is
@@ -214,19 +215,23 @@ RequestParser& Session<Stream>::start_request() {
     return parser;
 }
 
+// The handler the request's method and path are routed to; else null, with the 404 or 405
+// in `response`.
 template <SessionStream Stream>
-asio::awaitable<Response> Session<Stream>::dispatch(Request& request, std::string_view& route) {
+const Handler* Session<Stream>::route_request(Request& request, std::string_view& route, Response& response) {
     const Router::Match match = shared_->router->match(request.method(), request.path(), request.params());
-    if (match.outcome == Router::Outcome::not_found) co_return error_response(Status::not_found, "Not Found");
-    if (match.outcome == Router::Outcome::method_not_allowed) {
-        route = match.pattern;
-        Response res = error_response(Status::method_not_allowed, "Method Not Allowed");
-        res.set(Field::allow, match.allow);
-        co_return res;
+    if (match.outcome == Router::Outcome::not_found) {
+        response = error_response(Status::not_found, "Not Found");
+        return nullptr;
     }
     route = match.pattern;
+    if (match.outcome == Router::Outcome::method_not_allowed) {
+        response = error_response(Status::method_not_allowed, "Method Not Allowed");
+        response.set(Field::allow, match.allow);
+        return nullptr;
+    }
     request.set_route(match.pattern);
-    co_return co_await (*match.handler)(request);
+    return match.handler;
 }
 
 // The names the request is answered and logged under (names_).
@@ -243,20 +248,26 @@ void Session<Stream>::name(const RequestHead& head) {
 // Every answer leaves through here, early refusals included: the application's last touch,
 // then the head, rendered with the server's stamps into one reused buffer (response_head.hpp),
 // and the body in a single gather write (Beast's serializer walks a buffers_cat_view of every
-// header field, which was the largest user-space cost of a small answer); then its access log
-// line. False when the write failed.
+// header field, which was the largest user-space cost of a small answer). What the socket
+// takes at once is written here, without a coroutine frame or a trip through the event loop,
+// unless the connection has been served inline_requests times without waiting; the caller
+// writes the rest (write_rest) and logs the answer.
 template <SessionStream Stream>
-asio::awaitable<bool> Session<Stream>::answer(const RequestHead& head, std::string_view route,
-                                              Response& response, bool keep_alive, bool head_only,
-                                              std::chrono::steady_clock::time_point start) {
+auto Session<Stream>::send_now(const RequestHead& head, Response& response, bool keep_alive, bool head_only)
+    -> Outgoing {
     const auto& options = shared_->options;
     if (options.on_response) options.on_response(head, names_.id, names_.trace, response);
     render_head(options, Stamp{names_.id, names_.trace, keep_alive}, response, head_);
-    const std::array<asio::const_buffer, 2> buffers{
-        asio::buffer(head_), head_only ? asio::const_buffer{} : asio::buffer(response.body())};
-    const boost::system::error_code ec = co_await write_all(buffers);
-    log(head, route, response.result_int(), head_only ? 0 : response.body().size(), start);
-    co_return !ec;
+    Outgoing out;
+    out.buffers = {asio::buffer(head_), head_only ? asio::const_buffer{} : asio::buffer(response.body())};
+    if (inline_left_ == 0) return out;
+    --inline_left_;
+    out.written = Control::try_write(stream_, out.buffers, out.ec);
+    if (out.ec == asio::error::would_block) {
+        out.ec = {};
+        out.written = 0;
+    }
+    return out;
 }
 
 // For requests that never reached a handler (bad head, over a limit, server busy): answer,
@@ -277,7 +288,9 @@ asio::awaitable<void> Session<Stream>::answer_and_close(Response response,
     name(head);
     // An answer to HEAD has no body (RFC 9110 §9.3.2), refusals included.
     const bool head_only = head_complete && head.method() == Verb::head;
-    co_await answer(head, route, response, false, head_only, start);
+    Outgoing out = send_now(head, response, false, head_only);
+    if (out.partial()) co_await write_rest(out);
+    log(head, route, response.result_int(), head_only ? 0 : response.body().size(), start);
 }
 
 template <SessionStream Stream>
@@ -293,11 +306,13 @@ void Session<Stream>::log(const RequestHead& head, std::string_view route, unsig
 template <SessionStream Stream>
 asio::awaitable<void> Session<Stream>::run() {
     for (bool first = true;; first = false) {
-        if (!co_await wait_for_request(first)) break;
+        // Whatever can be done without waiting is done inline, not in a coroutine of its own.
+        if (buffer_.size() == 0 && !co_await wait_for_request(first)) break;
         const auto start = std::chrono::steady_clock::now();
 
         auto& parser = start_request();
-        auto [ec, n] = co_await receive_head(parser);
+        auto [ec, n] = parse_buffered_head(parser);
+        if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await read_head(parser, n);
         // Beast checks its header_limit per parse step; a head that arrives in one piece can
         // pass it, so the size consumed is checked here as well.
         if (!ec && n > limits_.header_limit) ec = bhttp::error::header_limit;
@@ -340,7 +355,8 @@ asio::awaitable<void> Session<Stream>::run() {
         Response response;
         bool aborted = false;
         try {
-            response = co_await dispatch(request, route);
+            if (const Handler* handler = route_request(request, route, response))
+                response = co_await (*handler)(request);
         } catch (const HttpError& e) {
             response = error_response(e.status(), e.detail());
         } catch (const ConnectionAborted&) {
@@ -359,9 +375,11 @@ asio::awaitable<void> Session<Stream>::run() {
         linger_ = !body_consumed;
         const bool keep_alive =
             parser.get().keep_alive() && body_consumed && !shared_->draining.load(std::memory_order_relaxed);
-        const bool written =
-            co_await answer(head, route, response, keep_alive, head.method() == Verb::head, start);
-        if (!written || !keep_alive) break;
+        const bool head_only = head.method() == Verb::head;
+        Outgoing out = send_now(head, response, keep_alive, head_only);
+        if (out.partial()) out.ec = co_await write_rest(out);
+        log(head, route, response.result_int(), head_only ? 0 : response.body().size(), start);
+        if (out.ec || !keep_alive) break;
     }
     co_await close_gracefully();
 }

@@ -34,9 +34,9 @@ void random_id(std::array<char, N>& out) {
     bool non_zero = false;
     while (!non_zero) {
         for (std::size_t i = 0; i < N; i += 16) {
-            std::uint64_t word = random_u64();
+            const std::uint64_t word = random_u64();
             non_zero = non_zero || word != 0;
-            for (std::size_t j = 0; j < 16; ++j, word >>= 4) out[i + j] = hex_digits[word & 15];
+            write_hex(word, out.data() + i);
         }
     }
 }

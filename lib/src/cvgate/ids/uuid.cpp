@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace cvgate::ids {
 namespace {
@@ -21,21 +22,21 @@ std::string uuid_v4() {
 }
 
 void assign_uuid_v4(std::string& out) {
-    std::array<std::uint8_t, 16> bytes{};
-    for (std::size_t i = 0; i < bytes.size(); i += 8) {
-        const std::uint64_t word = random_u64();
-        for (std::size_t j = 0; j < 8; ++j) bytes[i + j] = static_cast<std::uint8_t>(word >> (8 * j));
-    }
-    bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x40);  // version 4
-    bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80);  // variant 1
-
-    static constexpr char hex[] = "0123456789abcdef";
+    // 32 random hex digits, then the version and variant digits set, then the dashes.
+    std::array<char, 32> digits{};
+    write_hex(random_u64(), digits.data());
+    write_hex(random_u64(), digits.data() + 16);
+    static constexpr char variant[] = "89ab";
+    digits[12] = '4';                                                                          // version 4
+    digits[16] = variant[(digits[16] <= '9' ? digits[16] - '0' : digits[16] - 'a' + 10) & 3];  // variant 1
     std::array<char, 36> text{};
-    std::size_t at = 0;
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) text[at++] = '-';
-        text[at++] = hex[bytes[i] >> 4];
-        text[at++] = hex[bytes[i] & 0x0f];
+    const char* from = digits.data();
+    char* to = text.data();
+    for (const std::size_t group : {8, 4, 4, 4, 12}) {
+        if (to != text.data()) *to++ = '-';
+        std::memcpy(to, from, group);
+        to += group;
+        from += group;
     }
     out.assign(text.data(), text.size());
 }

@@ -9,8 +9,12 @@
 namespace cvgate::http::session_detail {
 namespace {
 
-// Whether the server renders this field itself, so that the response's own is left out.
+// Whether the server renders this field itself, so that the response's own is left out. The
+// request id's header is matched by name whatever it is, a name Beast knows included.
 bool owned_by_server(const ServerOptions& options, const Stamp& stamp, Field name, std::string_view text) {
+    if (!options.request_id_header.empty() && !stamp.request_id.empty() &&
+        boost::beast::iequals(text, options.request_id_header))
+        return true;
     switch (name) {
         case Field::date:
         case Field::content_length:
@@ -20,9 +24,7 @@ bool owned_by_server(const ServerOptions& options, const Stamp& stamp, Field nam
         case Field::server:
             return !options.server_header.empty();
         case Field::unknown:
-            return (!options.request_id_header.empty() && !stamp.request_id.empty() &&
-                    boost::beast::iequals(text, options.request_id_header)) ||
-                   (!stamp.trace.empty() && boost::beast::iequals(text, "traceparent"));
+            return !stamp.trace.empty() && boost::beast::iequals(text, "traceparent");
         default:
             return false;
     }
